@@ -1,0 +1,80 @@
+# Jimeng Studio. `make demo` runs the studio; `make test` runs every test.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: install install-dev demo test lint serve worker manage bench chaos clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
+	$(PY) -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# The install step alone: virtualenv, runtime dependencies, compiled translations.
+install: $(VENV)/.installed
+	@$(PY) manage.py compilemessages --ignore '.venv/*' --verbosity 0 \
+		|| echo "warning: msgfmt (Debian's gettext) is missing; the UI falls back to English"
+
+install-dev: install $(VENV)/.installed-dev
+	@tools/ensure-system-packages
+
+demo: install
+	$(PY) manage.py demo --host $(HOST) --port $(PORT)
+
+# Production mode: DEBUG off, gunicorn with whitenoise-served hashed and compressed
+# static files, secure cookies. Settings come from the environment and ./.env; a
+# SECRET_KEY and CREDENTIALS_KEYS are generated once into var/production.env.
+# Locally it answers plain http on 127.0.0.1 (put your TLS proxy in front in
+# production; it redirects http to https), with the emulator on unless you turn it off.
+PROD_ENV = set -a; . "$$(PY=$(PY) tools/production-env)"; [ ! -f .env ] || . ./.env; set +a; \
+	export DEBUG=false SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false};
+GUNICORN_WORKERS ?= 2
+
+serve: install
+	@$(PROD_ENV) $(PY) manage.py migrate --noinput -v0 && \
+	$(PY) manage.py collectstatic --noinput -v0 && \
+	$(PY) manage.py check --deploy && \
+	exec $(BIN)/gunicorn jimeng_web.wsgi --bind $(HOST):$(PORT) --workers $(GUNICORN_WORKERS) \
+		--access-logfile - --forwarded-allow-ips="127.0.0.1"
+
+# One django-q2 worker cluster; start as many as you like, on any host sharing the
+# database and broker.
+worker: install
+	@$(PROD_ENV) exec $(PY) manage.py qcluster
+
+# Any management command with the production settings: make manage ARGS="createsuperuser"
+manage: install
+	@$(PROD_ENV) $(PY) manage.py $(ARGS)
+
+# Workers killed, the emulator's connections dropped, the database away; then an audit.
+ROUNDS ?= 50
+chaos: install
+	$(PY) bench/chaos.py --rounds $(ROUNDS)
+
+# Benchmarks print their figures; bench/README.md keeps the latest with the machine.
+# BENCH_STACK=pg runs them on PostgreSQL + Redis.
+bench: install-dev
+	@tools/ensure-system-packages wrk
+	$(PY) bench/run.py $(BENCH_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy generations jimeng_web sandbox
+
+
+test: install-dev lint
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache tests/artifacts
