@@ -1,0 +1,432 @@
+"""Clients for the two upstream APIs: Volcengine's visual API and the video gateway.
+
+Both return the same typed results and raise the same `JimengError`, so the rest of
+the studio never asks which provider it talks to.
+
+The rule for submitting (DESIGN §7): a submit is sent again only when the request
+provably never reached the service (connection refused, DNS failure, connect timeout).
+A read timeout or a connection broken after sending is an *unknown outcome*: the task
+may exist upstream and be charged, so it is reported, never silently resent.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Protocol
+from urllib.parse import urlencode, urlsplit
+
+from generations.jimeng import transport
+from generations.jimeng.errors import SUCCESS, ErrorKind, JimengError, business_error
+from generations.jimeng.signer import CONTENT_TYPE, SigningInput, sign, x_date
+
+DEFAULT_ENDPOINT = "https://visual.volcengineapi.com"
+API_VERSION = "2022-08-31"
+SUBMIT_ACTION = "CVSync2AsyncSubmitTask"
+RESULT_ACTION = "CVSync2AsyncGetResult"
+
+
+class TaskStatus(StrEnum):
+    IN_QUEUE = "in_queue"
+    GENERATING = "generating"
+    DONE = "done"
+    FAILED = "failed"
+    NOT_FOUND = "not_found"
+    EXPIRED = "expired"
+
+    @property
+    def is_final(self) -> bool:
+        return self not in (TaskStatus.IN_QUEUE, TaskStatus.GENERATING)
+
+
+# Every status word seen in the official docs, the seeds (001: not_start/pending/
+# running/success/failed) and the gateway (004: queued/processing/in_progress/...).
+STATUS_WORDS: Mapping[str, TaskStatus] = {
+    "in_queue": TaskStatus.IN_QUEUE,
+    "queued": TaskStatus.IN_QUEUE,
+    "queueing": TaskStatus.IN_QUEUE,
+    "not_start": TaskStatus.IN_QUEUE,
+    "pending": TaskStatus.IN_QUEUE,
+    "submitted": TaskStatus.IN_QUEUE,
+    "generating": TaskStatus.GENERATING,
+    "processing": TaskStatus.GENERATING,
+    "in_progress": TaskStatus.GENERATING,
+    "running": TaskStatus.GENERATING,
+    "done": TaskStatus.DONE,
+    "success": TaskStatus.DONE,
+    "succeeded": TaskStatus.DONE,
+    "completed": TaskStatus.DONE,
+    "failed": TaskStatus.FAILED,
+    "fail": TaskStatus.FAILED,
+    "error": TaskStatus.FAILED,
+    "cancelled": TaskStatus.FAILED,
+    "canceled": TaskStatus.FAILED,
+    "not_found": TaskStatus.NOT_FOUND,
+    "expired": TaskStatus.EXPIRED,
+}
+
+
+def status_from_word(word: str) -> TaskStatus:
+    try:
+        return STATUS_WORDS[word.strip().lower()]
+    except KeyError:
+        # A word we have never seen must not end a job that may still succeed.
+        raise JimengError(
+            f"unknown task status {word!r}", ErrorKind.PROTOCOL, transient=True
+        ) from None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    task_id: str
+    request_id: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task_id: str
+    status: TaskStatus
+    video_url: str | None = None
+    request_id: str | None = None
+    aigc_meta_tagged: bool | None = None
+    failure_code: int | str | None = None
+    failure_message: str | None = None
+    progress: int | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    connect: float = 5.0
+    query: float = 15.0
+    submit: float = 60.0
+
+
+class UpstreamClient(Protocol):
+    def submit(self, body: Mapping[str, Any]) -> SubmitResult: ...
+
+    def get_result(
+        self, *, task_id: str, req_key: str, req_json: str | None = None
+    ) -> TaskResult: ...
+
+
+def _encode(body: Mapping[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _decode(response: transport.HttpResponse) -> Any:
+    try:
+        return json.loads(response.body)
+    except ValueError:
+        transient = response.status == 429 or response.status >= 500
+        raise JimengError(
+            f"the answer is not JSON: {response.body[:80]!r}",
+            ErrorKind.HTTP if response.status >= 400 else ErrorKind.PROTOCOL,
+            http_status=response.status,
+            transient=transient,
+        ) from None
+
+
+def _as_unknown_outcome(error: JimengError) -> JimengError:
+    """A submit that failed after it may have reached the service."""
+    error.outcome_unknown = True
+    error.transient = False
+    error.message = f"submit outcome unknown ({error.message}); not resent to avoid paying twice"
+    return error
+
+
+def _send_submit(
+    request: transport.HttpRequest,
+    parse: Callable[[transport.HttpResponse], SubmitResult],
+    *,
+    attempts: int,
+    sleep: Callable[[float], None],
+) -> SubmitResult:
+    for attempt in range(1, attempts + 1):
+        try:
+            response = transport.send(request)
+        except transport.TransportFailure as failure:
+            error = _transport_error(failure)
+            if not failure.reached_service and attempt < attempts:
+                sleep(0.5 * attempt)
+                continue
+            raise error if not failure.reached_service else _as_unknown_outcome(error) from None
+        try:
+            return parse(response)
+        except JimengError as error:
+            # An answer without a business envelope (a proxy's 502, say) does not say
+            # whether the task was created.
+            if error.kind in (ErrorKind.HTTP, ErrorKind.PROTOCOL) and response.status >= 500:
+                raise _as_unknown_outcome(error) from None
+            raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _transport_error(failure: transport.TransportFailure) -> JimengError:
+    return JimengError(
+        failure.message,
+        ErrorKind.TIMEOUT if failure.timed_out else ErrorKind.NETWORK,
+        transient=True,
+        reached_service=failure.reached_service,
+    )
+
+
+def _query(request: transport.HttpRequest) -> transport.HttpResponse:
+    try:
+        return transport.send(request)
+    except transport.TransportFailure as failure:
+        raise _transport_error(failure) from None
+
+
+class VolcengineClient:
+    """CVSync2AsyncSubmitTask / CVSync2AsyncGetResult, signed with V4."""
+
+    def __init__(
+        self,
+        *,
+        access_key: str,
+        secret_key: str,
+        endpoint: str = DEFAULT_ENDPOINT,
+        timeouts: Timeouts | None = None,
+        submit_attempts: int = 3,
+        clock: Callable[[], datetime] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.access_key = access_key
+        self._secret_key = secret_key
+        parts = urlsplit(endpoint.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"endpoint must be an http(s) URL, not {endpoint!r}")
+        self._scheme, self._host, self._path = parts.scheme, parts.netloc, parts.path or "/"
+        self.timeouts = timeouts or Timeouts()
+        self.submit_attempts = submit_attempts
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._sleep = sleep
+
+    def __repr__(self) -> str:  # never show the secret, even in a traceback
+        return f"VolcengineClient(access_key={self.access_key[:6]}…, endpoint={self.endpoint})"
+
+    @property
+    def endpoint(self) -> str:
+        return f"{self._scheme}://{self._host}{self._path}"
+
+    def _request(self, action: str, body: bytes, read_timeout: float) -> transport.HttpRequest:
+        query = (("Action", action), ("Version", API_VERSION))
+        signing = SigningInput("POST", self._host, self._path, query, body, x_date(self._clock()))
+        headers = sign(signing, access_key=self.access_key, secret_key=self._secret_key)
+        return transport.HttpRequest(
+            "POST",
+            f"{self.endpoint}?{urlencode(query)}",
+            headers,
+            body,
+            connect_timeout=self.timeouts.connect,
+            read_timeout=read_timeout,
+        )
+
+    def submit(self, body: Mapping[str, Any]) -> SubmitResult:
+        request = self._request(SUBMIT_ACTION, _encode(body), self.timeouts.submit)
+        return _send_submit(
+            request, self._parse_submit, attempts=self.submit_attempts, sleep=self._sleep
+        )
+
+    def get_result(self, *, task_id: str, req_key: str, req_json: str | None = None) -> TaskResult:
+        body: dict[str, Any] = {"req_key": req_key, "task_id": task_id}
+        if req_json:
+            body["req_json"] = req_json
+        response = _query(self._request(RESULT_ACTION, _encode(body), self.timeouts.query))
+        return self._parse_result(task_id, response)
+
+    def _parse_submit(self, response: transport.HttpResponse) -> SubmitResult:
+        payload, request_id = self._envelope(response)
+        data = payload.get("data") or {}
+        task_id = data.get("task_id") if isinstance(data, dict) else None
+        if not task_id:
+            raise JimengError(
+                "the submit answer has no task_id",
+                ErrorKind.PROTOCOL,
+                http_status=response.status,
+                request_id=request_id,
+            )
+        return SubmitResult(str(task_id), request_id, payload)
+
+    def _parse_result(self, task_id: str, response: transport.HttpResponse) -> TaskResult:
+        payload = _decode(response)
+        if not isinstance(payload, dict):
+            raise JimengError("the answer is not a JSON object", ErrorKind.PROTOCOL)
+        data = _object(payload.get("data"))
+        code = payload.get("code")
+        # A finished task that failed review comes back as done with an error code.
+        if isinstance(code, int) and code != SUCCESS and data.get("status") == "done":
+            return TaskResult(
+                task_id,
+                TaskStatus.FAILED,
+                request_id=_request_id(payload),
+                failure_code=code,
+                failure_message=str(payload.get("message") or ""),
+                raw=payload,
+            )
+        payload, request_id = self._envelope(response, payload)
+        status = status_from_word(str(data.get("status") or ""))
+        return TaskResult(
+            task_id,
+            status,
+            video_url=data.get("video_url") or None,
+            request_id=request_id,
+            aigc_meta_tagged=data.get("aigc_meta_tagged"),
+            failure_code=None if status != TaskStatus.FAILED else data.get("error_code"),
+            failure_message=None if status != TaskStatus.FAILED else data.get("error"),
+            raw=payload,
+        )
+
+    @staticmethod
+    def _envelope(
+        response: transport.HttpResponse, payload: Any = None
+    ) -> tuple[dict[str, Any], str | None]:
+        """Check both envelopes; return the payload and request_id, or raise."""
+        if payload is None:
+            payload = _decode(response)
+        if not isinstance(payload, dict):
+            raise JimengError("the answer is not a JSON object", ErrorKind.PROTOCOL)
+        request_id = _request_id(payload)
+        metadata = payload.get("ResponseMetadata")
+        error = metadata.get("Error") if isinstance(metadata, dict) else None
+        if isinstance(error, dict) and error:
+            raise JimengError(
+                str(error.get("Message") or error.get("Code") or "gateway error"),
+                ErrorKind.GATEWAY,
+                http_status=response.status,
+                code=error.get("CodeN") or error.get("Code"),
+                request_id=request_id,
+                transient=response.status == 429 or response.status >= 500,
+            )
+        code = payload.get("code")
+        if code is None and "data" in payload and response.status == 200:
+            return payload, request_id  # seed 001's ResponseMetadata + data envelope
+        if code != SUCCESS:
+            if isinstance(code, int):
+                raise business_error(
+                    code=code,
+                    message=str(payload.get("message") or ""),
+                    http_status=response.status,
+                    request_id=request_id,
+                )
+            raise JimengError(
+                f"unexpected answer (HTTP {response.status})",
+                ErrorKind.HTTP if response.status >= 400 else ErrorKind.PROTOCOL,
+                http_status=response.status,
+                request_id=request_id,
+                transient=response.status == 429 or response.status >= 500,
+            )
+        return payload, request_id
+
+
+def _request_id(payload: Mapping[str, Any]) -> str | None:
+    metadata = payload.get("ResponseMetadata")
+    from_metadata = metadata.get("RequestId") if isinstance(metadata, dict) else None
+    value = payload.get("request_id") or from_metadata
+    return str(value) if value else None
+
+
+class GatewayClient:
+    """The OpenAI-style video gateway of DESIGN §4, with a Bearer key."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        timeouts: Timeouts | None = None,
+        submit_attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base URL must be an http(s) URL, not {base_url!r}")
+        base = base_url.strip().rstrip("/")
+        self._collection = base + (
+            "/video/generations" if base.endswith("/v1") else "/v1/video/generations"
+        )
+        self._api_key = api_key
+        self.timeouts = timeouts or Timeouts()
+        self.submit_attempts = submit_attempts
+        self._sleep = sleep
+
+    def __repr__(self) -> str:
+        return f"GatewayClient(url={self._collection})"
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._api_key}", "Content-Type": CONTENT_TYPE}
+
+    def submit(self, body: Mapping[str, Any]) -> SubmitResult:
+        request = transport.HttpRequest(
+            "POST",
+            self._collection,
+            self._headers(),
+            _encode(body),
+            connect_timeout=self.timeouts.connect,
+            read_timeout=self.timeouts.submit,
+        )
+        return _send_submit(
+            request, self._parse_submit, attempts=self.submit_attempts, sleep=self._sleep
+        )
+
+    def get_result(
+        self, *, task_id: str, req_key: str = "", req_json: str | None = None
+    ) -> TaskResult:
+        request = transport.HttpRequest(
+            "GET",
+            f"{self._collection}/{task_id}",
+            self._headers(),
+            connect_timeout=self.timeouts.connect,
+            read_timeout=self.timeouts.query,
+        )
+        response = _query(request)
+        if response.status == 404:
+            return TaskResult(task_id, TaskStatus.NOT_FOUND, raw={})
+        payload = self._checked(response)
+        status = status_from_word(str(payload.get("status") or ""))
+        error = _object(payload.get("error"))
+        return TaskResult(
+            task_id,
+            status,
+            video_url=payload.get("url") or payload.get("video_url") or None,
+            request_id=payload.get("request_id"),
+            failure_code=error.get("code") if status == TaskStatus.FAILED else None,
+            failure_message=error.get("message") if status == TaskStatus.FAILED else None,
+            progress=payload.get("progress"),
+            raw=payload,
+        )
+
+    def _parse_submit(self, response: transport.HttpResponse) -> SubmitResult:
+        payload = self._checked(response)
+        task_id = payload.get("task_id") or payload.get("id")
+        if not task_id:
+            raise JimengError("the submit answer has no task id", ErrorKind.PROTOCOL)
+        return SubmitResult(str(task_id), payload.get("request_id"), payload)
+
+    @staticmethod
+    def _checked(response: transport.HttpResponse) -> dict[str, Any]:
+        payload = _decode(response)
+        if not isinstance(payload, dict):
+            raise JimengError("the answer is not a JSON object", ErrorKind.PROTOCOL)
+        if response.status < 400:
+            return payload
+        error = _object(payload.get("error"))
+        status = response.status
+        raise JimengError(
+            str(error.get("message") or f"gateway answered HTTP {status}"),
+            ErrorKind.GATEWAY if status in (401, 403) else ErrorKind.HTTP,
+            http_status=status,
+            code=error.get("code"),
+            request_id=payload.get("request_id"),
+            transient=status == 429 or status >= 500,
+        )
