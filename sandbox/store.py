@@ -1,0 +1,275 @@
+"""The emulator's memory: tasks and a log of every call, in a SQLite file of its own.
+
+The emulator plays a separate service, so it keeps its state apart from the studio's
+database: taking the studio's database down must not take the "upstream" down with
+it, and any number of web processes serving the emulator share one file.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# Bumped whenever SCHEMA changes: the emulator's state is disposable, so an older file
+# is simply emptied and rebuilt.
+SCHEMA_VERSION = 2
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS tasks (
+    id TEXT PRIMARY KEY,
+    api TEXT NOT NULL,
+    access_key TEXT NOT NULL,
+    req_key TEXT NOT NULL,
+    prompt TEXT NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    frames INTEGER NOT NULL,
+    created_at REAL NOT NULL,
+    ready_at REAL NOT NULL,
+    outcome TEXT NOT NULL,
+    render_key TEXT NOT NULL,
+    render_claimed_at REAL,
+    body TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS renders (
+    render_key TEXT PRIMARY KEY,
+    finished_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    api TEXT NOT NULL,
+    action TEXT NOT NULL,
+    access_key TEXT NOT NULL,
+    http_status INTEGER NOT NULL,
+    code INTEGER,
+    task_id TEXT,
+    subject TEXT
+);
+CREATE INDEX IF NOT EXISTS calls_key_at ON calls (access_key, at);
+CREATE INDEX IF NOT EXISTS calls_subject ON calls (subject);
+"""
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    api: str
+    access_key: str
+    req_key: str
+    prompt: str
+    width: int
+    height: int
+    frames: int
+    created_at: float
+    ready_at: float
+    outcome: str  # ok | risk | expired
+    render_key: str
+    render_claimed_at: float | None
+    body: str
+    rendered_at: float | None
+
+    @property
+    def done_at(self) -> float | None:
+        """When upstream finished: the later of its generation time and its render."""
+        if self.outcome != "ok":
+            return self.ready_at
+        return None if self.rendered_at is None else max(self.ready_at, self.rendered_at)
+
+
+_local = threading.local()
+
+
+class Store:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.path = directory / "sandbox.sqlite3"
+
+    @property
+    def videos(self) -> Path:
+        return self.directory / "videos"
+
+    @property
+    def inputs(self) -> Path:
+        return self.directory / "inputs"
+
+    def _connection(self) -> sqlite3.Connection:
+        cache: dict[Path, sqlite3.Connection] = getattr(_local, "connections", None) or {}
+        _local.connections = cache
+        connection = cache.get(self.path)
+        if connection is None or not self.path.exists():
+            self.videos.mkdir(parents=True, exist_ok=True)
+            self.inputs.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection.row_factory = sqlite3.Row
+            connection.execute("PRAGMA journal_mode=WAL")
+            if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                connection.executescript(
+                    "DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS renders;"
+                    " DROP TABLE IF EXISTS calls;"
+                )
+                connection.executescript(SCHEMA)
+                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            cache[self.path] = connection
+        return connection
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield connection
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    # --- calls and limits ----------------------------------------------------------
+
+    def admit(
+        self, *, api: str, action: str, access_key: str, qps: float, subject: str | None = None
+    ) -> int | None:
+        """Log a call; return its id when it is within `qps` accepted calls a second.
+
+        `subject` names what the call is about (a task id for queries, a body digest for
+        submits), so scripted faults can count earlier calls about the same thing.
+        """
+        now = time.time()
+        with self.transaction() as db:
+            recent = db.execute(
+                "SELECT COUNT(*) FROM calls WHERE access_key = ? AND at > ? AND http_status != 429",
+                (access_key, now - 1.0),
+            ).fetchone()[0]
+            admitted = qps <= 0 or recent < qps
+            cursor = db.execute(
+                "INSERT INTO calls (at, api, action, access_key, http_status, code, subject)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    now,
+                    api,
+                    action,
+                    access_key,
+                    200 if admitted else 429,
+                    None if admitted else 50429,
+                    subject,
+                ),
+            )
+        return cursor.lastrowid if admitted else None
+
+    def record_outcome(
+        self, call_id: int, *, http_status: int, code: int | None, task_id: str | None = None
+    ) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE calls SET http_status = ?, code = ?, task_id = ? WHERE id = ?",
+                (http_status, code, task_id, call_id),
+            )
+
+    def earlier_calls(self, *, subject: str, before: int) -> int:
+        row = (
+            self._connection()
+            .execute("SELECT COUNT(*) FROM calls WHERE subject = ? AND id < ?", (subject, before))
+            .fetchone()
+        )
+        return int(row[0])
+
+    def unfinished(self, access_key: str) -> int:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT COUNT(*) FROM tasks WHERE access_key = ? AND ready_at > ?",
+                (access_key, time.time()),
+            )
+            .fetchone()
+        )
+        return int(row[0])
+
+    # --- tasks ---------------------------------------------------------------------
+
+    def add_task(self, task: Task) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO tasks (id, api, access_key, req_key, prompt, width, height, frames,"
+                " created_at, ready_at, outcome, render_key, render_claimed_at, body)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    task.id,
+                    task.api,
+                    task.access_key,
+                    task.req_key,
+                    task.prompt,
+                    task.width,
+                    task.height,
+                    task.frames,
+                    task.created_at,
+                    task.ready_at,
+                    task.outcome,
+                    task.render_key,
+                    task.render_claimed_at,
+                    task.body,
+                ),
+            )
+
+    def get_task(self, task_id: str) -> Task | None:
+        row = (
+            self._connection()
+            .execute(
+                "SELECT tasks.*, renders.finished_at AS rendered_at FROM tasks"
+                " LEFT JOIN renders ON renders.render_key = tasks.render_key WHERE id = ?",
+                (task_id,),
+            )
+            .fetchone()
+        )
+        return Task(**dict(row)) if row else None
+
+    def claim_render(self, task_id: str, *, stale_after: float) -> bool:
+        """Take the job of rendering a task's video; False when someone has it."""
+        now = time.time()
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE tasks SET render_claimed_at = ? WHERE id = ?"
+                " AND (render_claimed_at IS NULL OR render_claimed_at < ?)",
+                (now, task_id, now - stale_after),
+            )
+            return cursor.rowcount == 1
+
+    def finish_render(self, render_key: str) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO renders (render_key, finished_at) VALUES (?, ?)",
+                (render_key, time.time()),
+            )
+
+    def is_rendered(self, render_key: str) -> bool:
+        row = (
+            self._connection()
+            .execute("SELECT 1 FROM renders WHERE render_key = ?", (render_key,))
+            .fetchone()
+        )
+        return row is not None and (self.videos / f"{render_key}.mp4").exists()
+
+    # --- audits (tests, benchmarks, chaos) ----------------------------------------
+
+    def tasks(self) -> list[Task]:
+        rows = self._connection().execute(
+            "SELECT tasks.*, renders.finished_at AS rendered_at FROM tasks"
+            " LEFT JOIN renders ON renders.render_key = tasks.render_key ORDER BY created_at"
+        )
+        return [Task(**dict(row)) for row in rows]
+
+    def calls(self, action: str | None = None) -> list[sqlite3.Row]:
+        sql = "SELECT * FROM calls"
+        params: tuple[str, ...] = ()
+        if action:
+            sql += " WHERE action = ?"
+            params = (action,)
+        return list(self._connection().execute(sql + " ORDER BY id", params))
+
+    def reset(self) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM tasks")
+            db.execute("DELETE FROM calls")
