@@ -1,0 +1,334 @@
+"""The operators' admin: quotas and usage, members, masked keys, the read-only ledger,
+prices and jobs, with actions for top-ups, suspension and the sweeper."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from generations import services
+from generations.forms import SuspendForm, TopUpForm, check_endpoint
+from generations.models import (
+    Credential,
+    CredentialKind,
+    Generation,
+    LedgerEntry,
+    Membership,
+    Price,
+    Status,
+    Team,
+)
+
+
+def _run_sweeper(modeladmin: admin.ModelAdmin, request: HttpRequest) -> None:
+    from generations.tasks import sweep
+
+    report = sweep()
+    modeladmin.message_user(request, gettext("Sweeper ran: %(report)s") % {"report": report})
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ("user",)
+
+
+class CredentialInline(admin.TabularInline):
+    model = Credential
+    extra = 0
+    can_delete = False
+    fields = ("label", "kind", "endpoint", "masked_keys", "is_default", "last_test_ok")
+    readonly_fields = fields
+    show_change_link = True
+
+    @admin.display(description=_("keys"))
+    def masked_keys(self, credential: Credential) -> str:
+        return _masked(credential)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+def _masked(credential: Credential) -> str:
+    parts = [f"AK {credential.masked_access_key()}"] if credential.access_key_encrypted else []
+    return " · ".join([*parts, f"secret {credential.masked_secret()}"])
+
+
+@admin.register(Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "slug",
+        "quota_cny",
+        "quota_seconds",
+        "month_spent",
+        "month_reserved",
+        "month_left",
+        "suspended",
+    )
+    search_fields = ("name", "slug")
+    fields = (
+        "name",
+        "slug",
+        "quota_cny",
+        "quota_seconds",
+        "suspended_at",
+        "suspended_reason",
+        "created_at",
+    )
+    readonly_fields = ("created_at", "suspended_at")
+    inlines = (MembershipInline, CredentialInline)
+    actions = ("grant_topup", "suspend", "unsuspend", "run_sweeper")
+
+    @admin.display(description=_("spent this month"))
+    def month_spent(self, team: Team) -> str:
+        usage = team.usage()
+        return f"{usage.spent_cny} ¥ / {usage.spent_seconds} s"
+
+    @admin.display(description=_("reserved now"))
+    def month_reserved(self, team: Team) -> str:
+        usage = team.usage()
+        return f"{usage.reserved_cny} ¥ / {usage.reserved_seconds} s"
+
+    @admin.display(description=_("left"))
+    def month_left(self, team: Team) -> str:
+        usage = team.usage()
+        cny = "∞" if usage.left_cny is None else f"{usage.left_cny} ¥"
+        seconds = "∞" if usage.left_seconds is None else f"{usage.left_seconds} s"
+        return f"{cny} / {seconds}"
+
+    @admin.display(description=_("suspended"), boolean=True)
+    def suspended(self, team: Team) -> bool:
+        return team.is_suspended
+
+    def _form_action(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[Team],
+        form_class: type[forms.Form],
+        action: str,
+        title: str,
+    ) -> forms.Form | HttpResponse:
+        form = form_class(request.POST if "apply" in request.POST else None)
+        if "apply" in request.POST and form.is_valid():
+            return form
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "form": form,
+            "queryset": queryset,
+            "action": action,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/generations/team/action_form.html", context)
+
+    @admin.action(description=_("Grant a one-off quota top-up"))
+    def grant_topup(self, request: HttpRequest, queryset: QuerySet[Team]) -> HttpResponse | None:
+        result = self._form_action(
+            request, queryset, TopUpForm, "grant_topup", gettext("Grant a top-up")
+        )
+        if isinstance(result, HttpResponse):
+            return result
+        for team in queryset:
+            services.grant_topup(
+                team=team,
+                amount_cny=result.cleaned_data["amount_cny"],
+                seconds=result.cleaned_data["seconds"],
+                reason=result.cleaned_data["reason"],
+                user=request.user,
+            )
+        self.message_user(
+            request, gettext("Top-up granted to %(count)d team(s).") % {"count": len(queryset)}
+        )
+        return None
+
+    @admin.action(description=_("Suspend (no new jobs)"))
+    def suspend(self, request: HttpRequest, queryset: QuerySet[Team]) -> HttpResponse | None:
+        result = self._form_action(
+            request, queryset, SuspendForm, "suspend", gettext("Suspend teams")
+        )
+        if isinstance(result, HttpResponse):
+            return result
+        for team in queryset:
+            team.suspend(result.cleaned_data["reason"])
+        self.message_user(
+            request, gettext("%(count)d team(s) suspended.") % {"count": len(queryset)}
+        )
+        return None
+
+    @admin.action(description=_("Lift suspension"))
+    def unsuspend(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
+        for team in queryset:
+            team.unsuspend()
+        self.message_user(
+            request, gettext("%(count)d team(s) may submit again.") % {"count": len(queryset)}
+        )
+
+    @admin.action(description=_("Re-run the sweeper now"))
+    def run_sweeper(self, request: HttpRequest, queryset: QuerySet[Team]) -> None:
+        _run_sweeper(self, request)
+
+
+class CredentialAdminForm(forms.ModelForm):  # type: ignore[type-arg]
+    endpoint = forms.CharField(label=_("endpoint"), max_length=300)
+
+    new_access_key = forms.CharField(
+        label=_("new access key ID"), required=False, widget=forms.PasswordInput(render_value=False)
+    )
+    new_secret = forms.CharField(
+        label=_("new secret"), required=False, widget=forms.PasswordInput(render_value=False)
+    )
+
+    class Meta:
+        model = Credential
+        fields = ("team", "kind", "label", "endpoint", "max_qps")
+
+    def clean_endpoint(self) -> str:
+        return check_endpoint(self.cleaned_data["endpoint"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if not self.instance.pk and not data.get("new_secret"):
+            self.add_error("new_secret", gettext("Enter the secret key."))
+        if (
+            data.get("kind") == CredentialKind.VOLCENGINE
+            and data.get("new_secret")
+            and not data.get("new_access_key")
+        ):
+            self.add_error("new_access_key", gettext("Enter the access key ID."))
+        return data
+
+    def save(self, commit: bool = True) -> Credential:
+        credential: Credential = super().save(commit=False)
+        if self.cleaned_data.get("new_secret"):
+            credential.set_secrets(
+                access_key=self.cleaned_data.get("new_access_key", ""),
+                secret=self.cleaned_data["new_secret"],
+            )
+        if commit:
+            credential.save()
+        return credential
+
+
+@admin.register(Credential)
+class CredentialAdmin(admin.ModelAdmin):
+    form = CredentialAdminForm
+    list_display = (
+        "label",
+        "team",
+        "kind",
+        "endpoint",
+        "masked_keys",
+        "is_default",
+        "last_test_ok",
+    )
+    list_filter = ("kind",)
+    search_fields = ("label", "team__name")
+    readonly_fields = (
+        "masked_keys",
+        "is_default",
+        "last_tested_at",
+        "last_test_ok",
+        "last_test_message",
+    )
+
+    @admin.display(description=_("keys"))
+    def masked_keys(self, credential: Credential) -> str:
+        return _masked(credential) if credential.pk else ""
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    list_display = (
+        "created_at",
+        "team",
+        "kind",
+        "amount_cny",
+        "seconds",
+        "period",
+        "generation",
+        "reason",
+        "created_by",
+    )
+    list_filter = ("kind", "period")
+    search_fields = ("team__name", "reason")
+    list_select_related = ("team", "generation", "created_by")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Price)
+class PriceAdmin(admin.ModelAdmin):
+    list_display = ("key", "cny_per_second", "is_estimate", "updated_at")
+    list_editable = ("cny_per_second", "is_estimate")
+    search_fields = ("key",)
+
+
+@admin.register(Generation)
+class GenerationAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "team",
+        "mode",
+        "status",
+        "short_prompt",
+        "seconds",
+        "cost_cny",
+        "created_by",
+        "created_at",
+        "failure_code",
+    )
+    list_filter = ("status", "mode")
+    search_fields = ("prompt", "upstream_task_id", "team__name")
+    list_select_related = ("team", "created_by")
+    date_hierarchy = "created_at"
+    actions = ("requeue", "cancel_queued", "run_sweeper")
+    readonly_fields = [f.name for f in Generation._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description=_("prompt"))
+    def short_prompt(self, generation: Generation) -> str:
+        return generation.prompt[:60] + ("…" if len(generation.prompt) > 60 else "")
+
+    @admin.action(description=_("Requeue: poll or retry the next step now"))
+    def requeue(self, request: HttpRequest, queryset: QuerySet[Generation]) -> None:
+        from generations.pipeline import requeue
+
+        count = sum(requeue(generation) for generation in queryset)
+        self.message_user(request, gettext("%(count)d job(s) requeued.") % {"count": count})
+
+    @admin.action(description=_("Cancel jobs not yet submitted"))
+    def cancel_queued(self, request: HttpRequest, queryset: QuerySet[Generation]) -> None:
+        from generations.pipeline import cancel
+
+        count = sum(cancel(generation) for generation in queryset.filter(status=Status.QUEUED))
+        level = messages.SUCCESS if count else messages.WARNING
+        self.message_user(request, gettext("%(count)d job(s) cancelled.") % {"count": count}, level)
+
+    @admin.action(description=_("Re-run the sweeper now"))
+    def run_sweeper(self, request: HttpRequest, queryset: QuerySet[Generation]) -> None:
+        _run_sweeper(self, request)
+
+
+admin.site.site_header = _("Jimeng Studio operators")
+admin.site.site_title = _("Jimeng Studio")

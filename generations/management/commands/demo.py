@@ -1,0 +1,168 @@
+"""`manage.py demo`: set up a demo team on the built-in emulator and run the studio.
+
+Migrates, creates a demo admin user and a team whose credentials point at the
+emulator, then runs the web server and one django-q2 worker together until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import transaction
+
+from generations.models import Credential, CredentialKind, Membership, Role, Team
+
+DEMO_USER = "demo"
+DEMO_TEAM = "demo"
+
+
+def demo_password() -> str:
+    """One random password per checkout, kept beside the database and printed each run."""
+    path = Path(settings.DATA_DIR) / "demo-password"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(9) + "\n")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+@transaction.atomic
+def ensure_demo_team(base_url: str) -> tuple[Any, Team]:
+    User = get_user_model()
+    user, created = User.objects.get_or_create(
+        username=DEMO_USER,
+        defaults={"email": "demo@example.com", "is_staff": True, "is_superuser": True},
+    )
+    if created or not user.check_password(demo_password()):
+        user.set_password(demo_password())
+        user.save()
+    team, _ = Team.objects.get_or_create(
+        slug=DEMO_TEAM, defaults={"name": "Demo team", "quota_cny": Decimal("200.00")}
+    )
+    Membership.objects.get_or_create(team=team, user=user, defaults={"role": Role.OWNER})
+    _ensure_credential(
+        team,
+        user,
+        label="Emulator (Volcengine)",
+        kind=CredentialKind.VOLCENGINE,
+        endpoint=f"{base_url}/sandbox/volcengine/",
+        access_key=settings.SANDBOX_ACCESS_KEY,
+        secret=settings.SANDBOX_SECRET_KEY,
+        default=True,
+    )
+    _ensure_credential(
+        team,
+        user,
+        label="Emulator (gateway)",
+        kind=CredentialKind.GATEWAY,
+        endpoint=f"{base_url}/sandbox/gateway",
+        access_key="",
+        secret=settings.SANDBOX_GATEWAY_KEY,
+        default=False,
+    )
+    return user, team
+
+
+def _ensure_credential(
+    team: Team,
+    user: Any,
+    *,
+    label: str,
+    kind: str,
+    endpoint: str,
+    access_key: str,
+    secret: str,
+    default: bool,
+) -> None:
+    credential = team.credentials.filter(label=label).first() or Credential(
+        team=team, label=label, kind=kind, created_by=user, is_default=default
+    )
+    credential.endpoint = endpoint
+    credential.set_secrets(access_key=access_key, secret=secret)
+    credential.save()
+
+
+class Command(BaseCommand):
+    help = "Run the studio with a demo team on the built-in API emulator."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--setup-only", action="store_true", help="set up, do not serve")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not settings.SANDBOX_ENABLED:
+            raise CommandError(
+                "the demo runs on the built-in emulator: unset SANDBOX_ENABLED=false"
+            )
+        host, port = options["host"], options["port"]
+        base_url = f"http://{host}:{port}"
+        call_command("migrate", interactive=False, verbosity=0)
+        ensure_demo_team(base_url)
+        if options["setup_only"]:
+            self.stdout.write("Demo team ready.")
+            return
+        self._serve(host, port, base_url)
+
+    def _serve(self, host: str, port: int, base_url: str) -> None:
+        manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        processes = [
+            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"]),  # noqa: S603
+            subprocess.Popen([*manage, "qcluster"]),  # noqa: S603
+        ]
+        stop = {"now": False}
+
+        def request_stop(*_: object) -> None:
+            stop["now"] = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        try:
+            if self._wait_for(f"{base_url}/healthz", processes, stop):
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"\nJimeng Studio is running at {base_url}/\n"
+                        f"  sign in as: {DEMO_USER} / {demo_password()}\n"
+                        f"  admin:      {base_url}/admin/\n"
+                        "Press Ctrl-C to stop the web server and the worker.\n"
+                    )
+                )
+            while not stop["now"] and all(p.poll() is None for p in processes):
+                time.sleep(0.3)
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+    @staticmethod
+    def _wait_for(
+        url: str, processes: list[subprocess.Popen[bytes]], stop: dict[str, bool]
+    ) -> bool:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not stop["now"]:
+            if any(p.poll() is not None for p in processes):
+                return False
+            try:
+                with urllib.request.urlopen(url, timeout=2):  # noqa: S310 - our own loopback URL
+                    return True
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.3)
+        return False

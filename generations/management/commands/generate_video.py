@@ -1,0 +1,257 @@
+"""`manage.py generate_video PROMPT`: the seed skill's command line (seed 000).
+
+Same options and environment variables as the skill; the answer is the skill's
+markdown block (or JSON with --json). Exit codes: 0 success, 1 other failure (network,
+download), 2 invalid input, 3 refused upstream (content review, keys), 4 timed out.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from generations.jimeng import catalog, runner
+from generations.jimeng.client import (
+    DEFAULT_ENDPOINT,
+    GatewayClient,
+    TaskStatus,
+    Timeouts,
+    UpstreamClient,
+    VolcengineClient,
+)
+from generations.jimeng.errors import ErrorKind, JimengError
+from generations.jimeng.images import ImageRejected, fit_image, nearest_aspect_ratio
+from generations.jimeng.payload import (
+    GenerationInput,
+    build_body,
+    check_input,
+    image_ratio_choices,
+)
+
+EXIT_FAILURE, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT = 1, 2, 3, 4
+
+
+def _invalid(message: str) -> CommandError:
+    return CommandError(message, returncode=EXIT_INVALID)
+
+
+@dataclass(frozen=True)
+class Environment:
+    api_url: str
+    access_key: str
+    secret_key: str
+    gateway_url: str
+    gateway_key: str
+    timeout: float
+    poll_interval: float
+    max_poll_attempts: int
+
+    @classmethod
+    def read(cls) -> Environment:
+        def number(name: str, default: str) -> float:
+            raw = os.environ.get(name, default)
+            try:
+                value = float(raw)
+            except ValueError:
+                raise _invalid(f"{name} must be a number, not {raw!r}") from None
+            if value <= 0:
+                raise _invalid(f"{name} must be greater than 0")
+            return value
+
+        return cls(
+            api_url=os.environ.get("JIMENG_VIDEO_API_URL", DEFAULT_ENDPOINT),
+            access_key=os.environ.get("VOLC_ACCESSKEY", ""),
+            secret_key=os.environ.get("VOLC_SECRETKEY", ""),
+            gateway_url=os.environ.get("JIMENG_GATEWAY_API_URL", ""),
+            gateway_key=os.environ.get("JIMENG_GATEWAY_API_KEY", ""),
+            timeout=number("JIMENG_VIDEO_API_TIMEOUT", "60"),
+            poll_interval=number("JIMENG_VIDEO_POLL_INTERVAL", "5"),
+            max_poll_attempts=int(number("JIMENG_VIDEO_MAX_POLL_ATTEMPTS", "120")),
+        )
+
+    def client(self, mode: catalog.Mode) -> UpstreamClient:
+        timeouts = Timeouts(
+            connect=min(10.0, self.timeout), query=self.timeout, submit=self.timeout
+        )
+        if mode.is_gateway:
+            if not (self.gateway_url and self.gateway_key):
+                raise _invalid(
+                    f"{mode.name} is a gateway model: set JIMENG_GATEWAY_API_URL and "
+                    "JIMENG_GATEWAY_API_KEY"
+                )
+            return GatewayClient(
+                api_key=self.gateway_key, base_url=self.gateway_url, timeouts=timeouts
+            )
+        if not (self.access_key and self.secret_key):
+            raise _invalid("set VOLC_ACCESSKEY and VOLC_SECRETKEY (your Volcengine AK/SK)")
+        try:
+            return VolcengineClient(
+                access_key=self.access_key,
+                secret_key=self.secret_key,
+                endpoint=self.api_url,
+                timeouts=timeouts,
+            )
+        except ValueError as error:
+            raise _invalid(f"JIMENG_VIDEO_API_URL: {error}") from None
+
+
+def _image(
+    value: str, mode: catalog.Mode, option: str
+) -> tuple[str | None, str | None, str | None]:
+    """(base64, url, detected ratio) for one --image / --tail-image value."""
+    if value.startswith(("http://", "https://")):
+        return None, value, None
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise _invalid(f"{option}: no such file: {value}")
+    try:
+        with path.open("rb") as handle:
+            fitted = fit_image(handle)
+    except ImageRejected as rejection:
+        raise _invalid(f"{option}: {rejection.message}") from None
+    ratio = nearest_aspect_ratio(fitted.width, fitted.height, image_ratio_choices(mode))
+    return fitted.base64(), None, ratio
+
+
+def _input(mode: catalog.Mode, options: dict[str, Any]) -> GenerationInput:
+    images: list[tuple[str | None, str | None, str | None]] = []
+    if options["image"]:
+        images.append(_image(options["image"], mode, "--image"))
+    if options["tail_image"]:
+        if not options["image"]:
+            raise _invalid("--tail-image needs --image (the first frame) as well")
+        images.append(_image(options["tail_image"], mode, "--tail-image"))
+    return GenerationInput(
+        prompt=options["prompt"],
+        seconds=options["duration"] if options["duration"] is not None else mode.default_duration,
+        aspect_ratio=options["aspect_ratio"],
+        seed=options["seed"],
+        images_base64=tuple(b for b, _, _ in images if b),
+        image_urls=tuple(u for _, u, _ in images if u),
+        image_ratios=tuple(r for _, _, r in images if r),
+        template_id=options["template_id"],
+        camera_strength=options["camera_strength"],
+        resolution=options["resolution"],
+    )
+
+
+def _check(mode: catalog.Mode, request: GenerationInput, fps: int) -> None:
+    problems = [problem.message for problem in check_input(mode, request)]
+    if fps != catalog.FPS:
+        problems.append(f"{mode.name} renders at {catalog.FPS} fps; --fps {fps} is not available")
+    if problems:
+        raise _invalid("; ".join(problems))
+
+
+def _failure(error: JimengError) -> CommandError:
+    if error.outcome_unknown:
+        return CommandError(str(error), returncode=EXIT_TIMEOUT)
+    refused = not error.transient and (
+        error.is_risk or error.is_auth or error.kind == ErrorKind.BUSINESS
+    )
+    return CommandError(str(error), returncode=EXIT_REFUSED if refused else EXIT_FAILURE)
+
+
+class Command(BaseCommand):
+    help = "Generate one video with the Jimeng API and print where it is."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("prompt", help="what the video shows")
+        parser.add_argument("--mode", default="t2v_720p", choices=list(catalog.MODES))
+        parser.add_argument("--duration", type=int, help="seconds (5 or 10 for Jimeng 3.0)")
+        parser.add_argument("--fps", type=int, default=catalog.FPS, help="frames per second (24)")
+        parser.add_argument("--image", help="first frame: an image URL or a local file")
+        parser.add_argument("--tail-image", help="last frame, for the first + last frame modes")
+        parser.add_argument("--aspect-ratio", help="16:9, 4:3, 1:1, 3:4, 9:16 or 21:9")
+        parser.add_argument("--template-id", help="camera template (i2v_recamera_720p)")
+        parser.add_argument("--camera-strength", help="weak, medium or strong")
+        parser.add_argument("--resolution", help="480p, 720p or 1080p (gateway models)")
+        parser.add_argument("--seed", type=int, default=-1, help="-1 for random")
+        parser.add_argument("--output", help="save the video to this path")
+        parser.add_argument("--json", action="store_true", help="print JSON instead")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        mode = catalog.get_mode(options["mode"])
+        environment = Environment.read()
+        request = _input(mode, options)
+        _check(mode, request, options["fps"])
+        client = environment.client(mode)
+        output = Path(options["output"]).expanduser().resolve() if options["output"] else None
+        try:
+            result = runner.run(
+                client,
+                build_body(mode, request),
+                req_key=mode.req_key,
+                req_json=None,
+                interval=environment.poll_interval,
+                max_attempts=environment.max_poll_attempts,
+                output=output,
+                connect_timeout=min(10.0, environment.timeout),
+                read_timeout=environment.timeout,
+                on_result=lambda r: self.stderr.write(f"status: {r.status}", ending="\n"),
+            )
+        except JimengError as error:
+            raise _failure(error) from None
+        except runner.PollTimeout as timeout:
+            raise CommandError(str(timeout), returncode=EXIT_TIMEOUT) from None
+        self._finish(mode, request, result, options["json"])
+
+    def _finish(
+        self, mode: catalog.Mode, request: GenerationInput, result: runner.RunResult, as_json: bool
+    ) -> None:
+        task = result.result
+        if task.status != TaskStatus.DONE:
+            reason = task.failure_message or task.status.value
+            code = EXIT_REFUSED if task.status == TaskStatus.FAILED else EXIT_FAILURE
+            detail = f" (code {task.failure_code})" if task.failure_code else ""
+            raise CommandError(
+                f"task {task.task_id} ended {task.status}: {reason}{detail}", returncode=code
+            )
+        if as_json:
+            self.stdout.write(
+                json.dumps(self._as_dict(mode, request, result), ensure_ascii=False, indent=2)
+            )
+            return
+        self.stdout.write(self._markdown(mode, request, result))
+
+    @staticmethod
+    def _as_dict(
+        mode: catalog.Mode, request: GenerationInput, result: runner.RunResult
+    ) -> dict[str, Any]:
+        return {
+            "task_id": result.submitted.task_id,
+            "request_id": result.result.request_id or result.submitted.request_id,
+            "status": result.result.status.value,
+            "video_url": result.result.video_url,
+            "aigc_meta_tagged": result.result.aigc_meta_tagged,
+            "mode": mode.name,
+            "req_key": mode.req_key,
+            "prompt": request.prompt,
+            "video": asdict(result.video) if result.video else None,
+            "save_path": str(result.saved_to) if result.saved_to else None,
+            "polls": result.polls,
+            "submit_response": dict(result.submitted.raw),
+            "result_response": dict(result.result.raw),
+        }
+
+    @staticmethod
+    def _markdown(mode: catalog.Mode, request: GenerationInput, result: runner.RunResult) -> str:
+        video = result.video
+        assert video is not None
+        lines = [
+            f"**Generated Video:** [Download Video]({result.result.video_url})",
+            "",
+            "**Generation Info:**",
+            f"- Prompt: {request.prompt}",
+            f"- Duration: {video.duration_seconds:g} seconds",
+            f"- Mode: {mode.name}",
+            f"- FPS: {video.fps:g}",
+        ]
+        if result.saved_to:
+            lines.append(f"- Save Path: {result.saved_to}")
+        return "\n".join(lines)

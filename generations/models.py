@@ -1,0 +1,844 @@
+"""Teams and their people, upstream credentials, the spend ledger, prices, generations
+and share links.
+
+State changes of one row are methods here; workflows that span rows or call the
+upstream live in `services.py`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
+
+from generations import crypto
+from generations.jimeng import catalog
+from generations.jimeng.client import GatewayClient, Timeouts, UpstreamClient, VolcengineClient
+
+ZERO = Decimal("0.00")
+
+
+# --- months -------------------------------------------------------------------------
+
+
+def month_start(moment: datetime | None = None) -> date:
+    local = timezone.localtime(moment or timezone.now())
+    return local.date().replace(day=1)
+
+
+def next_month_start(moment: datetime | None = None) -> datetime:
+    first = month_start(moment)
+    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return timezone.make_aware(datetime.combine(following, datetime.min.time()))
+
+
+# --- teams and people ---------------------------------------------------------------
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", _("Owner")
+    ADMIN = "admin", _("Admin")
+    MEMBER = "member", _("Member")
+    VIEWER = "viewer", _("Viewer")
+
+
+ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
+
+
+class TeamQuerySet(models.QuerySet["Team"]):
+    def for_user(self, user: Any) -> TeamQuerySet:
+        return self.filter(memberships__user=user)
+
+
+class Team(models.Model):
+    name = models.CharField(_("name"), max_length=80)
+    slug = models.SlugField(_("slug"), max_length=40, unique=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    quota_cny = models.DecimalField(
+        _("monthly quota (CNY)"),
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Empty means unlimited."),
+    )
+    quota_seconds = models.PositiveIntegerField(
+        _("monthly quota (video seconds)"),
+        null=True,
+        blank=True,
+        help_text=_("Empty means unlimited."),
+    )
+    suspended_at = models.DateTimeField(_("suspended"), null=True, blank=True)
+    suspended_reason = models.CharField(_("suspension reason"), max_length=200, blank=True)
+    # The dispatchers' memory for taking turns: when this team last got an upstream
+    # call, and whether it was a submit (1) or a poll (0).
+    dispatched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    dispatch_lane = models.PositiveSmallIntegerField(default=0, editable=False)
+
+    objects = TeamQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("team")
+        verbose_name_plural = _("teams")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_suspended(self) -> bool:
+        return self.suspended_at is not None
+
+    def role_of(self, user: Any) -> str | None:
+        if not getattr(user, "is_authenticated", False):
+            return None
+        return self.memberships.filter(user=user).values_list("role", flat=True).first()
+
+    def usage(self, period: date | None = None) -> Usage:
+        return Usage.of(self, period or month_start())
+
+    def default_credential(self) -> Credential | None:
+        return self.credentials.filter(is_default=True).first()
+
+    def suspend(self, reason: str) -> None:
+        self.suspended_at = timezone.now()
+        self.suspended_reason = reason[:200]
+        self.save(update_fields=["suspended_at", "suspended_reason"])
+
+    def unsuspend(self) -> None:
+        self.suspended_at = None
+        self.suspended_reason = ""
+        self.save(update_fields=["suspended_at", "suspended_reason"])
+
+
+class Membership(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(fields=["team", "user"], name="one_membership_per_team")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.team} · {self.role}"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class InvitationQuerySet(models.QuerySet["Invitation"]):
+    def pending(self) -> InvitationQuerySet:
+        return self.filter(
+            accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+        )
+
+
+class Invitation(models.Model):
+    """A single-use link that makes whoever opens it (signed in) a member with `role`."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="invitations")
+    role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
+    email = models.EmailField(_("email"), blank=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = InvitationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.team} · {self.role} · {self.state}"
+
+    @classmethod
+    def issue(
+        cls, *, team: Team, role: str, created_by: Any, email: str = "", days: int = 7
+    ) -> tuple[Invitation, str]:
+        """Create an invitation and return it with its token, which is not stored."""
+        token = secrets.token_urlsafe(32)
+        invitation = cls.objects.create(
+            team=team,
+            role=role,
+            email=email,
+            token_hash=_token_hash(token),
+            created_by=created_by,
+            expires_at=timezone.now() + timedelta(days=days),
+        )
+        return invitation, token
+
+    @classmethod
+    def find(cls, token: str) -> Invitation | None:
+        digest = _token_hash(token)
+        invitation = cls.objects.select_related("team").filter(token_hash=digest).first()
+        if invitation and hmac.compare_digest(invitation.token_hash, digest):
+            return invitation
+        return None
+
+    @property
+    def state(self) -> str:
+        if self.accepted_at:
+            return "accepted"
+        if self.revoked_at:
+            return "revoked"
+        if self.expires_at <= timezone.now():
+            return "expired"
+        return "pending"
+
+    def revoke(self) -> bool:
+        return bool(
+            Invitation.objects.filter(
+                pk=self.pk, accepted_at__isnull=True, revoked_at__isnull=True
+            ).update(revoked_at=timezone.now())
+        )
+
+    def claim(self, user: Any) -> bool:
+        """Mark accepted, once: a second use (even a concurrent one) gets False."""
+        return bool(
+            Invitation.objects.filter(
+                pk=self.pk,
+                accepted_at__isnull=True,
+                revoked_at__isnull=True,
+                expires_at__gt=timezone.now(),
+            ).update(accepted_at=timezone.now(), accepted_by=user)
+        )
+
+
+# --- upstream credentials -----------------------------------------------------------
+
+
+class CredentialKind(models.TextChoices):
+    VOLCENGINE = "volcengine", _("Volcengine AK/SK")
+    GATEWAY = "gateway", _("Gateway Bearer key")
+
+
+class Credential(models.Model):
+    """An upstream key pair (or Bearer key), encrypted at rest with CREDENTIALS_KEYS."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="credentials")
+    kind = models.CharField(_("kind"), max_length=12, choices=CredentialKind.choices)
+    label = models.CharField(_("label"), max_length=60)
+    endpoint = models.CharField(_("endpoint"), max_length=300)  # checked by the forms
+
+    access_key_encrypted = models.TextField(blank=True)
+    secret_encrypted = models.TextField()
+    # sha256 of endpoint + key id: names the upstream account for the shared rate
+    # limiter without storing anything readable.
+    fingerprint = models.CharField(max_length=64, db_index=True)
+    max_qps = models.FloatField(
+        _("requests per second"),
+        null=True,
+        blank=True,
+        help_text=_("Upstream QPS for this key; empty uses the site default."),
+    )
+    is_default = models.BooleanField(_("default"), default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    last_tested_at = models.DateTimeField(null=True, blank=True)
+    last_test_ok = models.BooleanField(null=True)
+    last_test_message = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("credential")
+        verbose_name_plural = _("credentials")
+        ordering = ["-is_default", "label"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team"], condition=Q(is_default=True), name="one_default_credential"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} ({self.get_kind_display()})"
+
+    def __repr__(self) -> str:
+        return f"<Credential {self.pk} {self.kind} {self.label!r}>"
+
+    @method_decorator(sensitive_variables("access_key", "secret"))
+    def set_secrets(self, *, access_key: str, secret: str) -> None:
+        self.access_key_encrypted = crypto.encrypt(access_key) if access_key else ""
+        self.secret_encrypted = crypto.encrypt(secret)
+        self.fingerprint = hashlib.sha256(
+            f"{self.endpoint}\n{access_key or secret}".encode()
+        ).hexdigest()
+
+    @property
+    def access_key(self) -> str:
+        return crypto.decrypt(self.access_key_encrypted) if self.access_key_encrypted else ""
+
+    def masked_access_key(self) -> str:
+        return crypto.mask(self.access_key) if self.access_key_encrypted else ""
+
+    def masked_secret(self) -> str:
+        return crypto.mask(crypto.decrypt(self.secret_encrypted))
+
+    def qps(self) -> float:
+        return float(self.max_qps or settings.UPSTREAM_QPS)
+
+    @method_decorator(sensitive_variables("secret"))
+    def client(self, *, query_timeout: float | None = None) -> UpstreamClient:
+        timeouts = Timeouts(
+            connect=settings.JIMENG_CONNECT_TIMEOUT,
+            query=query_timeout or settings.JIMENG_QUERY_TIMEOUT,
+            submit=settings.JIMENG_SUBMIT_TIMEOUT,
+        )
+        secret = crypto.decrypt(self.secret_encrypted)
+        if self.kind == CredentialKind.GATEWAY:
+            return GatewayClient(api_key=secret, base_url=self.endpoint, timeouts=timeouts)
+        return VolcengineClient(
+            access_key=self.access_key, secret_key=secret, endpoint=self.endpoint, timeouts=timeouts
+        )
+
+    def modes(self) -> list[catalog.Mode]:
+        """The catalog modes this credential can run."""
+        gateway = self.kind == CredentialKind.GATEWAY
+        return [mode for mode in catalog.MODES.values() if mode.is_gateway == gateway]
+
+    def record_test(self, *, ok: bool, message: str) -> None:
+        self.last_tested_at = timezone.now()
+        self.last_test_ok = ok
+        self.last_test_message = message[:300]
+        self.save(update_fields=["last_tested_at", "last_test_ok", "last_test_message"])
+
+
+# --- prices -------------------------------------------------------------------------
+
+
+class PriceQuerySet(models.QuerySet["Price"]):
+    def table(self) -> dict[str, catalog.Price]:
+        """Every catalog price, with operators' edits over the defaults."""
+        prices = dict(catalog.DEFAULT_PRICES)
+        for row in self.all():
+            prices[row.key] = catalog.Price(row.key, row.cny_per_second, row.is_estimate)
+        return prices
+
+
+class Price(models.Model):
+    key = models.CharField(_("model key"), max_length=80, unique=True)
+    cny_per_second = models.DecimalField(_("CNY per second"), max_digits=8, decimal_places=3)
+    is_estimate = models.BooleanField(
+        _("estimate"), default=True, help_text=_("Shown to users as an estimate.")
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PriceQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("price")
+        verbose_name_plural = _("prices")
+        ordering = ["key"]
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.cny_per_second} CNY/s"
+
+
+# --- the ledger ---------------------------------------------------------------------
+
+
+class EntryKind(models.TextChoices):
+    RESERVE = "reserve", _("Reserved")
+    SETTLE = "settle", _("Settled")
+    RELEASE = "release", _("Released")
+    TOPUP = "topup", _("Top-up")
+
+
+class LedgerEntry(models.Model):
+    """One step in a team's spend: append-only, never edited.
+
+    Every generation has one reservation and then exactly one settlement or release of
+    the same amount; the constraints make a second one impossible, even from two
+    workers at once.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="ledger")
+    generation = models.ForeignKey(
+        "Generation", on_delete=models.PROTECT, null=True, blank=True, related_name="ledger"
+    )
+    kind = models.CharField(_("kind"), max_length=8, choices=EntryKind.choices)
+    amount_cny = models.DecimalField(_("CNY"), max_digits=12, decimal_places=2)
+    seconds = models.IntegerField(_("video seconds"), default=0)
+    period = models.DateField(_("month"), help_text=_("First day of the month it counts in."))
+    created_at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["team", "period", "kind"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation"],
+                condition=Q(kind="reserve"),
+                name="one_reservation_per_generation",
+            ),
+            models.UniqueConstraint(
+                fields=["generation"],
+                condition=Q(kind__in=["settle", "release"]),
+                name="one_outcome_per_generation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount_cny} CNY / {self.seconds} s"
+
+
+@dataclass(frozen=True)
+class Usage:
+    """A team's month: what it may spend, what is spent, what is held for running jobs."""
+
+    period: date
+    quota_cny: Decimal | None
+    quota_seconds: int | None
+    topup_cny: Decimal
+    topup_seconds: int
+    spent_cny: Decimal
+    spent_seconds: int
+    reserved_cny: Decimal
+    reserved_seconds: int
+
+    @classmethod
+    def of(cls, team: Team, period: date) -> Usage:
+        def total(field: str, kind: str) -> Coalesce:
+            zero = Decimal("0") if field == "amount_cny" else 0
+            return Coalesce(Sum(field, filter=Q(kind=kind)), zero)
+
+        sums = LedgerEntry.objects.filter(team=team, period=period).aggregate(
+            **{
+                f"{kind}_{short}": total(field, kind)
+                for kind in EntryKind.values
+                for field, short in (("amount_cny", "cny"), ("seconds", "s"))
+            }
+        )
+
+        def cny(value: Decimal) -> Decimal:  # SQLite sums come back without their scale
+            return Decimal(value).quantize(ZERO)
+
+        return cls(
+            period=period,
+            quota_cny=team.quota_cny,
+            quota_seconds=team.quota_seconds,
+            topup_cny=cny(sums["topup_cny"]),
+            topup_seconds=sums["topup_s"],
+            spent_cny=cny(sums["settle_cny"]),
+            spent_seconds=sums["settle_s"],
+            reserved_cny=cny(sums["reserve_cny"] - sums["settle_cny"] - sums["release_cny"]),
+            reserved_seconds=sums["reserve_s"] - sums["settle_s"] - sums["release_s"],
+        )
+
+    @property
+    def left_cny(self) -> Decimal | None:
+        if self.quota_cny is None:
+            return None
+        return self.quota_cny + self.topup_cny - self.spent_cny - self.reserved_cny
+
+    @property
+    def left_seconds(self) -> int | None:
+        if self.quota_seconds is None:
+            return None
+        return self.quota_seconds + self.topup_seconds - self.spent_seconds - self.reserved_seconds
+
+    def allows(self, cost_cny: Decimal, seconds: int) -> bool:
+        cny_ok = self.left_cny is None or cost_cny <= self.left_cny
+        seconds_ok = self.left_seconds is None or seconds <= self.left_seconds
+        return cny_ok and seconds_ok
+
+    @property
+    def resets_at(self) -> datetime:
+        return next_month_start(
+            timezone.make_aware(datetime.combine(self.period, datetime.min.time()))
+        )
+
+
+# --- generations --------------------------------------------------------------------
+
+
+class Status(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SUBMITTING = "submitting", _("Submitting")
+    SUBMITTED = "submitted", _("Submitted")
+    GENERATING = "generating", _("Generating")
+    DOWNLOADING = "downloading", _("Downloading")
+    READY = "ready", _("Ready")
+    FAILED = "failed", _("Failed")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+ACTIVE = (Status.QUEUED, Status.SUBMITTING, Status.SUBMITTED, Status.GENERATING, Status.DOWNLOADING)
+TERMINAL = (Status.READY, Status.FAILED, Status.CANCELLED)
+POLLED = (Status.SUBMITTED, Status.GENERATING)
+
+
+class GenerationQuerySet(models.QuerySet["Generation"]):
+    def for_team(self, team: Team) -> GenerationQuerySet:
+        return self.filter(team=team)
+
+    def active(self) -> GenerationQuerySet:
+        return self.filter(status__in=ACTIVE)
+
+
+# Media names are fixed by the generation's id, so a retried step overwrites its own
+# earlier attempt instead of leaving an orphan beside it.
+
+
+def video_path(generation: Generation, filename: str = "") -> str:
+    return f"videos/{generation.team_id}/{generation.pk}.mp4"
+
+
+def poster_path(generation: Generation, filename: str = "") -> str:
+    return f"posters/{generation.team_id}/{generation.pk}.jpg"
+
+
+def original_path(image: GenerationImage, filename: str = "") -> str:
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
+    if not extension.isalnum() or len(extension) > 5:
+        extension = "bin"
+    stem = f"uploads/{image.generation.team_id}/{image.generation_id}-{image.position}"
+    return f"{stem}-original.{extension}"
+
+
+def fitted_path(image: GenerationImage, filename: str = "") -> str:
+    extension = "png" if filename.lower().endswith(".png") else "jpg"
+    stem = f"uploads/{image.generation.team_id}/{image.generation_id}-{image.position}"
+    return f"{stem}-fitted.{extension}"
+
+
+class Generation(models.Model):
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="generations")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="generations"
+    )
+    credential = models.ForeignKey(
+        Credential, on_delete=models.SET_NULL, null=True, related_name="generations"
+    )
+    retry_of = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    # What was asked for.
+    mode = models.CharField(_("mode"), max_length=60, db_index=True)
+    req_key = models.CharField(max_length=60)
+    prompt = models.TextField(_("prompt"), blank=True)
+    seconds = models.PositiveSmallIntegerField(_("duration"))
+    aspect_ratio = models.CharField(_("aspect ratio"), max_length=10, blank=True)
+    seed = models.BigIntegerField(_("seed"), default=-1)
+    resolution = models.CharField(max_length=10, blank=True)
+    template_id = models.CharField(max_length=40, blank=True)
+    camera_strength = models.CharField(max_length=10, blank=True)
+    image_urls = models.JSONField(default=list, blank=True)
+    params = models.JSONField(_("request parameters"), default=dict, blank=True)
+
+    # What it costs.
+    price_cny_per_second = models.DecimalField(max_digits=8, decimal_places=3)
+    price_is_estimate = models.BooleanField(default=False)
+    cost_cny = models.DecimalField(_("cost (CNY)"), max_digits=12, decimal_places=2)
+
+    # Where it is.
+    status = models.CharField(
+        _("status"), max_length=12, choices=Status.choices, default=Status.QUEUED
+    )
+    next_action_at = models.DateTimeField(null=True, blank=True)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    lease_owner = models.CharField(max_length=32, blank=True)
+    deadline_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)  # submissions tried
+    download_attempts = models.PositiveSmallIntegerField(default=0)
+    polls = models.PositiveIntegerField(default=0)
+    errors_in_a_row = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=300, blank=True)
+
+    upstream_task_id = models.CharField(_("task id"), max_length=80, blank=True, db_index=True)
+    upstream_request_id = models.CharField(_("request id"), max_length=80, blank=True)
+    upstream_status = models.CharField(max_length=20, blank=True)
+    video_url = models.TextField(blank=True)
+    aigc_meta_tagged = models.BooleanField(_("AIGC label"), null=True)
+
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    # The last query that found the task still running, and the one that found it done:
+    # the upstream finished between the two (the poll schedule learns from that).
+    upstream_running_at = models.DateTimeField(null=True, blank=True)
+    upstream_done_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    failure_code = models.CharField(max_length=40, blank=True)
+    failure_detail = models.CharField(max_length=300, blank=True)
+
+    # What came back.
+    video = models.FileField(upload_to=video_path, blank=True, max_length=200)
+    poster = models.FileField(upload_to=poster_path, blank=True, max_length=200)
+    video_bytes = models.BigIntegerField(null=True, blank=True)
+    video_duration = models.FloatField(_("duration (probed)"), null=True, blank=True)
+    video_fps = models.FloatField(null=True, blank=True)
+    video_width = models.PositiveIntegerField(null=True, blank=True)
+    video_height = models.PositiveIntegerField(null=True, blank=True)
+    video_frames = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = GenerationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("generation")
+        verbose_name_plural = _("generations")
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["team", "-created_at"], name="gen_team_recent"),
+            models.Index(fields=["status", "next_action_at"], name="gen_due"),
+            models.Index(fields=["team", "status", "-created_at"], name="gen_team_status"),
+            models.Index(fields=["mode", "seconds", "-upstream_done_at"], name="gen_recent_done"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.mode} · {self.status}"
+
+    @property
+    def catalog_mode(self) -> catalog.Mode:
+        return catalog.get_mode(self.mode)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE
+
+    @property
+    def is_terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def is_video_ready(self) -> bool:
+        return self.status == Status.READY and bool(self.video)
+
+    @property
+    def elapsed(self) -> timedelta:
+        return (self.finished_at or timezone.now()) - self.created_at
+
+    @property
+    def failure_reason(self) -> str:
+        from generations.reasons import failure_reason
+
+        return failure_reason(self) if self.status == Status.FAILED else ""
+
+
+class ImageRole(models.IntegerChoices):
+    FIRST = 0, _("First frame")
+    LAST = 1, _("Last frame")
+
+
+class GenerationImage(models.Model):
+    """An uploaded frame: the original as it came, and the version fitted to the limits."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="images")
+    position = models.PositiveSmallIntegerField(choices=ImageRole.choices)
+    original = models.FileField(upload_to=original_path, max_length=200)
+    fitted = models.FileField(upload_to=fitted_path, max_length=200)
+
+    original_name = models.CharField(max_length=200, blank=True)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    aspect_ratio = models.CharField(max_length=10)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation", "position"], name="one_image_per_position"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.generation_id}/{self.get_position_display()}"
+
+
+# --- sharing ------------------------------------------------------------------------
+
+SHARE_ID_LENGTH = 10
+
+
+class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
+    def live(self) -> ShareLinkQuerySet:
+        now = timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(
+            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+        )
+
+
+class ShareLink(models.Model):
+    """An unguessable public link to one result or an album of several.
+
+    The key in the URL is a public id (to find the row) followed by a 192-bit secret,
+    which is compared in constant time.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="share_links")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    title = models.CharField(_("title"), max_length=120, blank=True)
+    public_id = models.CharField(max_length=SHARE_ID_LENGTH, unique=True)
+    secret = models.CharField(max_length=64)
+    generations = models.ManyToManyField(
+        Generation, through="ShareItem", related_name="share_links"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    view_count = models.PositiveIntegerField(_("views"), default=0)
+
+    objects = ShareLinkQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("share link")
+        verbose_name_plural = _("share links")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.title or self.public_id
+
+    @classmethod
+    def new(cls, **fields: Any) -> ShareLink:
+        return cls(
+            public_id=secrets.token_hex(SHARE_ID_LENGTH // 2),
+            secret=secrets.token_urlsafe(24),  # 192 bits
+            **fields,
+        )
+
+    @property
+    def key(self) -> str:
+        return f"{self.public_id}{self.secret}"
+
+    @classmethod
+    def find(cls, key: str) -> ShareLink | None:
+        public_id, secret = key[:SHARE_ID_LENGTH], key[SHARE_ID_LENGTH:]
+        link = cls.objects.live().filter(public_id=public_id).first()
+        if link is None or not hmac.compare_digest(link.secret.encode(), secret.encode()):
+            return None
+        return link
+
+    @property
+    def is_live(self) -> bool:
+        expired = self.expires_at is not None and self.expires_at <= timezone.now()
+        return self.revoked_at is None and not expired
+
+
+class ShareItem(models.Model):
+    link = models.ForeignKey(ShareLink, on_delete=models.CASCADE, related_name="items")
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="+")
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [
+            models.UniqueConstraint(fields=["link", "generation"], name="one_item_per_generation")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.link_id}/{self.generation_id}"
+
+
+# --- coordination between workers ----------------------------------------------------
+
+
+class WorkerLease(models.Model):
+    """A named job that one worker at a time may do, for as long as it renews the lease."""
+
+    name = models.CharField(max_length=60, primary_key=True)
+    owner = models.CharField(max_length=40, blank=True)
+    expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.owner or 'nobody'}"
+
+    @classmethod
+    def acquire(cls, name: str, owner: str, seconds: float) -> bool:
+        now = timezone.now()
+        until = now + timedelta(seconds=seconds)
+        cls.objects.get_or_create(name=name, defaults={"owner": "", "expires_at": now})
+        taken = cls.objects.filter(Q(expires_at__lte=now) | Q(owner=owner), name=name)
+        return bool(taken.update(owner=owner, expires_at=until))
+
+    @classmethod
+    def release(cls, name: str, owner: str) -> None:
+        cls.objects.filter(name=name, owner=owner).update(owner="", expires_at=timezone.now())
+
+    @classmethod
+    def is_held(cls, name: str) -> bool:
+        return (
+            cls.objects.filter(name=name, expires_at__gt=timezone.now()).exclude(owner="").exists()
+        )
+
+
+class RateBucket(models.Model):
+    """A token bucket in the database, for when no Redis is configured."""
+
+    key = models.CharField(max_length=80, primary_key=True)
+    tokens = models.FloatField()
+    updated = models.FloatField()
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class Outcome(models.TextChoices):
+    ACTIVE = "active"
+    READY = "ready"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class GalleryTotal(models.Model):
+    """How many jobs a team made per day, mode, author and outcome, and the seconds and
+    cost of the ready ones: the gallery's totals, kept in step with each job's creation
+    and end in the same transaction, so they cost the same at 100 jobs as at 100,000."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    mode = models.CharField(max_length=60)
+    author_id = models.BigIntegerField(default=0)  # 0: no author (deleted user)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    count = models.IntegerField(default=0)
+    seconds = models.IntegerField(default=0)
+    cost_cny = models.DecimalField(max_digits=14, decimal_places=2, default=ZERO)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "day", "mode", "author_id", "outcome"], name="one_total_per_key"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.team_id} {self.day} {self.mode} {self.outcome}: {self.count}"

@@ -1,0 +1,679 @@
+"""The life of a generation after the form: submit once, poll, archive, settle.
+
+Every step claims its row with a conditional update and a lease, so any number of
+workers can run the same step and only one does the work; a worker killed at any
+moment leaves a lease that runs out, and the next dispatcher or the sweeper takes
+over. No network call happens inside a database transaction.
+
+    queued ─submit→ submitting → submitted ⇄ generating ─done→ downloading → ready
+       └─cancel→ cancelled     (any step can end in failed, with a reason)
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import OperationalError, transaction
+from django.db.models import Case, F, Q, Value, When, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from generations import gallery_totals, limiter, schedule, services
+from generations.jimeng import runner
+from generations.jimeng.client import TaskStatus
+from generations.jimeng.errors import JimengError
+from generations.jimeng.images import to_base64
+from generations.jimeng.payload import GenerationInput, build_body
+from generations.jimeng.probe import NotAVideo, probe, write_poster
+from generations.models import (
+    ACTIVE,
+    POLLED,
+    Credential,
+    CredentialKind,
+    Generation,
+    Status,
+    Team,
+    WorkerLease,
+    poster_path,
+    video_path,
+)
+
+log = logging.getLogger("generations.pipeline")
+
+MAX_SUBMIT_ATTEMPTS = 8
+RECOVER_EVERY_SECONDS = 5.0
+
+
+def _context(generation: Generation, **extra: Any) -> dict[str, Any]:
+    """Structured fields for every pipeline log line (see jimeng_web.logs)."""
+    return {
+        "job": generation.pk,
+        "team": generation.team_id,
+        "request_id": generation.upstream_request_id or None,
+        **extra,
+    }
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+def _later(seconds: float) -> datetime:
+    return _now() + timedelta(seconds=seconds)
+
+
+# --- ending a job --------------------------------------------------------------------
+
+
+def _remove_media(generation: Generation) -> None:
+    for name in (video_path(generation), poster_path(generation)):
+        try:
+            default_storage.delete(name)
+        except OSError:
+            log.warning("could not delete %s", name, extra=_context(generation))
+
+
+def fail(
+    generation: Generation,
+    code: str,
+    detail: str = "",
+    *,
+    from_statuses: tuple[str, ...] = ACTIVE,
+    owner: str | None = None,
+) -> bool:
+    """End the job with a reason and release its reservation, once."""
+    rows = Generation.objects.filter(pk=generation.pk, status__in=from_statuses)
+    if owner is not None:
+        rows = rows.filter(lease_owner=owner)
+    with transaction.atomic():
+        changed = rows.update(
+            status=Status.FAILED,
+            failure_code=code[:40],
+            failure_detail=detail[:300],
+            finished_at=_now(),
+            next_action_at=None,
+            lease_until=None,
+            lease_owner="",
+        )
+        if changed:
+            services.release(generation, f"{code}: {detail}"[:200])
+            gallery_totals.record_finished(generation, Status.FAILED)
+    if changed:
+        _remove_media(generation)
+        log.info("job failed: %s %s", code, detail, extra=_context(generation, code=code))
+    return bool(changed)
+
+
+def cancel(generation: Generation) -> bool:
+    """Cancel a job that has not been sent upstream yet."""
+    with transaction.atomic():
+        changed = Generation.objects.filter(pk=generation.pk, status=Status.QUEUED).update(
+            status=Status.CANCELLED, finished_at=_now(), next_action_at=None, lease_until=None
+        )
+        if changed:
+            services.release(generation, "cancelled")
+            gallery_totals.record_finished(generation, Status.CANCELLED)
+    return bool(changed)
+
+
+def requeue(generation: Generation) -> bool:
+    """Operator's nudge: do the next step now instead of waiting for its time."""
+    rows = Generation.objects.filter(pk=generation.pk)
+    if generation.status == Status.DOWNLOADING:
+        changed = rows.filter(status=Status.DOWNLOADING).update(
+            lease_until=None, lease_owner="", next_action_at=_now()
+        )
+        if changed:
+            transaction.on_commit(lambda: enqueue_archive(generation.pk))
+        return bool(changed)
+    changed = rows.filter(status__in=(Status.QUEUED, *POLLED)).update(
+        next_action_at=_now(), lease_until=None, lease_owner=""
+    )
+    if changed:
+        transaction.on_commit(kick)
+    return bool(changed)
+
+
+# --- submitting ----------------------------------------------------------------------
+
+
+def credential_for(generation: Generation) -> Credential | None:
+    if generation.credential_id:
+        return generation.credential
+    return None
+
+
+def request_input(generation: Generation) -> GenerationInput:
+    images = list(generation.images.order_by("position"))
+    return GenerationInput(
+        prompt=generation.prompt,
+        seconds=generation.seconds,
+        aspect_ratio=generation.aspect_ratio or None,
+        seed=generation.seed,
+        images_base64=tuple(_read_base64(image.fitted.name or "") for image in images),
+        image_urls=tuple(generation.image_urls),
+        image_ratios=tuple(image.aspect_ratio for image in images),
+        template_id=generation.template_id or None,
+        camera_strength=generation.camera_strength or None,
+        resolution=generation.resolution or None,
+    )
+
+
+def _read_base64(name: str) -> str:
+    with default_storage.open(name, "rb") as handle:
+        return to_base64(handle.read())
+
+
+def _retry_database(step: Callable[[], Any], generation: Generation, what: str) -> Any:
+    """Keep trying a write that must not be lost (the database may be away briefly)."""
+    delay = 0.5
+    deadline = time.monotonic() + settings.PIPELINE_DB_RETRY_SECONDS
+    while True:
+        try:
+            return step()
+        except OperationalError:
+            if time.monotonic() > deadline:
+                raise
+            log.warning("database unavailable while %s; retrying", what, extra=_context(generation))
+            time.sleep(delay)
+            delay = min(5.0, delay * 2)
+
+
+def submit(generation: Generation, owner: str) -> None:
+    """Send the job upstream exactly once; store the task id the upstream gave it."""
+    claimed = Generation.objects.filter(
+        pk=generation.pk, status=Status.QUEUED, lease_owner=owner
+    ).update(
+        status=Status.SUBMITTING,
+        attempts=F("attempts") + 1,
+        lease_until=_later(settings.SUBMIT_LEASE_SECONDS),
+    )
+    if not claimed:
+        return
+    generation.refresh_from_db()
+    credential = credential_for(generation)
+    if credential is None:
+        fail(generation, "no_credential", "the team has no upstream key for this mode")
+        return
+    try:
+        body = build_body(generation.catalog_mode, request_input(generation))
+        result = credential.client().submit(body)
+    except JimengError as error:
+        _submit_failed(generation, error, owner)
+        return
+    except OSError as error:  # a fitted image went missing from storage
+        fail(generation, "storage", str(error)[:200])
+        return
+
+    def record() -> int:
+        return Generation.objects.filter(pk=generation.pk, status=Status.SUBMITTING).update(
+            status=Status.SUBMITTED,
+            upstream_task_id=result.task_id,
+            upstream_request_id=result.request_id or "",
+            submitted_at=_now(),
+            next_action_at=_later(schedule.first_delay(generation)),
+            lease_until=None,
+            lease_owner="",
+            last_error="",
+        )
+
+    # The task exists upstream and is being paid for: its id must reach the database.
+    log.info(
+        "submitted as task %s",
+        result.task_id,
+        extra=_context(generation, request_id=result.request_id, task_id=result.task_id),
+    )
+    _retry_database(record, generation, "recording a task id")
+
+
+def _submit_failed(generation: Generation, error: JimengError, owner: str) -> None:
+    generation.upstream_request_id = error.request_id or ""
+    if error.outcome_unknown:
+        fail(generation, "submit_unknown", str(error), from_statuses=(Status.SUBMITTING,))
+        return
+    # A busy upstream (50429/50430/50500/50501) answered with no task, and a refused
+    # connection never reached it: in both cases nothing was created, so try later.
+    retryable = error.is_busy or not error.reached_service
+    if retryable and generation.attempts < MAX_SUBMIT_ATTEMPTS:
+        Generation.objects.filter(pk=generation.pk, status=Status.SUBMITTING).update(
+            status=Status.QUEUED,
+            next_action_at=_later(schedule.backoff(generation.attempts)),
+            lease_until=None,
+            lease_owner="",
+            last_error=str(error)[:300],
+        )
+        log.info("submit deferred: %s", error, extra=_context(generation))
+        return
+    code = str(error.code) if error.code is not None else error.kind.value
+    fail(generation, code, error.message, from_statuses=(Status.SUBMITTING,))
+
+
+# --- polling -------------------------------------------------------------------------
+
+
+def aigc_req_json(credential: Credential) -> str | None:
+    if credential.kind != CredentialKind.VOLCENGINE or not settings.AIGC_PRODUCER_ID:
+        return None
+    meta = {
+        "producer_id": settings.AIGC_PRODUCER_ID,
+        "content_propagator": settings.AIGC_PRODUCER_ID,
+    }
+    return json.dumps({"aigc_meta": meta}, separators=(",", ":"))
+
+
+def poll(generation: Generation, owner: str) -> None:
+    credential = credential_for(generation)
+    if credential is None:
+        fail(generation, "no_credential", "the upstream key was deleted while the job ran")
+        return
+    mine = Generation.objects.filter(pk=generation.pk, status__in=POLLED, lease_owner=owner)
+    try:
+        result = credential.client().get_result(
+            task_id=generation.upstream_task_id,
+            req_key=generation.req_key,
+            req_json=aigc_req_json(credential),
+        )
+    except JimengError as error:
+        # The task may still succeed: never end a job for a failed query; ask later.
+        errors = generation.errors_in_a_row + 1
+        mine.update(
+            polls=F("polls") + 1,
+            errors_in_a_row=errors,
+            last_error=str(error)[:300],
+            next_action_at=_later(schedule.backoff(errors, slow=not error.transient)),
+            lease_until=None,
+            lease_owner="",
+        )
+        log.info("query failed (%s); asking again later", error, extra=_context(generation))
+        return
+    _apply_result(generation, result, mine)
+
+
+def _apply_result(generation: Generation, result: Any, mine: Any) -> None:
+    common = {
+        "polls": F("polls") + 1,
+        "errors_in_a_row": 0,
+        "upstream_status": result.status.value,
+        "lease_until": None,
+        "lease_owner": "",
+        "last_error": "",
+    }
+    if result.request_id:
+        common["upstream_request_id"] = result.request_id
+    if result.status in (TaskStatus.IN_QUEUE, TaskStatus.GENERATING):
+        elapsed = (_now() - (generation.submitted_at or generation.created_at)).total_seconds()
+        status = Status.GENERATING if result.status == TaskStatus.GENERATING else Status.SUBMITTED
+        mine.update(
+            status=status,
+            upstream_running_at=_now(),
+            next_action_at=_later(schedule.next_delay(generation, elapsed)),
+            **common,
+        )
+        return
+    if result.status == TaskStatus.DONE and result.video_url:
+        changed = mine.update(
+            status=Status.DOWNLOADING,
+            upstream_done_at=_now(),
+            video_url=result.video_url,
+            aigc_meta_tagged=result.aigc_meta_tagged,
+            next_action_at=_now(),  # for a download: when it was last handed to a worker
+            **common,
+        )
+        if changed:
+            log.info("upstream done; downloading", extra=_context(generation))
+            enqueue_archive(generation.pk)
+        return
+    mine.update(**common)
+    if result.status == TaskStatus.FAILED:
+        fail(generation, str(result.failure_code or "failed"), result.failure_message or "")
+    elif result.status == TaskStatus.DONE:
+        fail(generation, "no_video", "the upstream finished without a video link")
+    else:  # not_found (unknown or older than 12 h) or expired
+        fail(generation, result.status.value, "")
+
+
+# --- archiving ------------------------------------------------------------------------
+
+
+def enqueue_archive(generation_id: int) -> None:
+    from django_q.tasks import async_task
+
+    async_task("generations.tasks.archive", generation_id, task_name=f"archive-{generation_id}")
+
+
+def archive(generation_id: int) -> None:
+    """Download the finished video, probe it, cut a poster, store both, settle the cost."""
+    owner = uuid.uuid4().hex
+    now = _now()
+    claimed = (
+        Generation.objects.filter(pk=generation_id, status=Status.DOWNLOADING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .update(
+            lease_owner=owner,
+            lease_until=_later(settings.ARCHIVE_LEASE_SECONDS),
+            download_attempts=F("download_attempts") + 1,
+        )
+    )
+    if not claimed:
+        return
+    generation = Generation.objects.get(pk=generation_id)
+    with tempfile.TemporaryDirectory(prefix="jimeng-") as scratch:
+        video, poster = Path(scratch) / "video.mp4", Path(scratch) / "poster.jpg"
+        try:
+            size = runner.download_video(
+                generation.video_url,
+                video,
+                connect_timeout=settings.JIMENG_CONNECT_TIMEOUT,
+                read_timeout=settings.JIMENG_DOWNLOAD_TIMEOUT,
+                max_bytes=settings.JIMENG_MAX_VIDEO_BYTES,
+                attempts=settings.DOWNLOAD_ATTEMPTS,
+            )
+            info = probe(video)
+            write_poster(video, poster)
+        except JimengError as error:
+            _download_failed(generation, error, owner)
+            return
+        except NotAVideo as error:
+            fail(generation, "bad_video", str(error), owner=owner)
+            return
+        _store_media(generation, video, poster)
+    _finish(generation, owner, size, info)
+
+
+def _store_media(generation: Generation, video: Path, poster: Path) -> None:
+    """Store under names fixed by the job, replacing what a crashed attempt left."""
+    for local, name in ((video, video_path(generation)), (poster, poster_path(generation))):
+        if default_storage.exists(name):
+            default_storage.delete(name)
+        with local.open("rb") as handle:
+            saved = default_storage.save(name, File(handle))
+        if saved != name:  # a concurrent attempt won the name; ours must not linger
+            default_storage.delete(saved)
+
+
+def _finish(generation: Generation, owner: str, size: int, info: Any) -> None:
+    with transaction.atomic():
+        changed = Generation.objects.filter(
+            pk=generation.pk, status=Status.DOWNLOADING, lease_owner=owner
+        ).update(
+            status=Status.READY,
+            video=video_path(generation),
+            poster=poster_path(generation),
+            video_bytes=size,
+            video_duration=info.duration_seconds,
+            video_fps=info.fps,
+            video_width=info.width,
+            video_height=info.height,
+            video_frames=info.frames,
+            finished_at=_now(),
+            lease_until=None,
+            lease_owner="",
+            video_url="",
+        )
+        if changed:
+            services.settle(generation)
+            gallery_totals.record_finished(generation, Status.READY)
+    if changed:
+        log.info(
+            "ready: %sx%s, %s frames",
+            info.width,
+            info.height,
+            info.frames,
+            extra=_context(generation),
+        )
+
+
+def _download_failed(generation: Generation, error: JimengError, owner: str) -> None:
+    if error.code in ("link_expired", "download_refused"):
+        fail(generation, str(error.code), error.message, owner=owner)
+        return
+    if generation.download_attempts >= settings.ARCHIVE_ATTEMPTS:
+        fail(generation, "download_failed", error.message, owner=owner)
+        return
+    # Network trouble: let the lease run a short while, then recovery tries again.
+    Generation.objects.filter(pk=generation.pk, lease_owner=owner).update(
+        lease_until=_later(schedule.backoff(generation.download_attempts)),
+        last_error=error.message[:300],
+    )
+    log.info("download failed (%s); will retry", error, extra=_context(generation))
+
+
+# --- dispatching ---------------------------------------------------------------------
+
+
+def _dispatch_slot_name(slot: int) -> str:
+    return f"dispatch:{slot}"
+
+
+def kick(*, after_start: str = "") -> int:
+    """Make sure dispatchers run while there is work: start any whose slot is free.
+
+    A kick marker lets one of many simultaneous kickers (a burst of submissions) enqueue
+    the dispatcher, not all of them. A worker cluster that has just started (perhaps
+    after a crash) passes `after_start`, naming that start: it starts dispatchers even
+    where a slot looks held (the holder may be dead; the new dispatcher's takeover
+    check tells), deduplicated only among the workers of that same start, so a marker
+    left from before the crash cannot hold it back.
+    """
+    from django_q.tasks import async_task
+
+    if not Generation.objects.filter(status__in=(Status.QUEUED, *POLLED)).exists():
+        return 0
+    started = 0
+    for slot in range(settings.DISPATCH_SLOTS):
+        held = WorkerLease.is_held(_dispatch_slot_name(slot))
+        marker = f"kick:{slot}:{after_start}" if after_start else f"kick:{slot}"
+        if (held and not after_start) or not WorkerLease.acquire(marker, uuid.uuid4().hex, 5):
+            continue
+        async_task(
+            "generations.tasks.dispatch", slot, task_name=f"dispatch-{slot}-{uuid.uuid4().hex[:8]}"
+        )
+        started += 1
+    return started
+
+
+def _due(now: datetime, limit: int) -> list[Generation]:
+    """Due work in a fair order: every team's most overdue job first, then every
+    team's second, and so on, so a team with 500 queued jobs cannot starve another.
+
+    Within a team, submissions and polls are two lanes taking turns, so a long queue
+    of new jobs does not hold back the polls of jobs that are already running.
+
+    The turns are remembered on the team (who was served last, in which lane): when
+    the upstream rate allows one call per round, the next round still goes to the
+    team whose turn it is, not to whoever has the oldest job.
+    """
+    lane = Case(When(status=Status.QUEUED, then=Value(1)), default=Value(0))
+    rank = Window(
+        RowNumber(),
+        partition_by=[F("team_id"), lane],
+        order_by=[F("next_action_at").asc(), F("pk").asc()],
+    )
+    same_lane_again = Case(
+        When(Q(status=Status.QUEUED, team__dispatch_lane=1), then=Value(1)),
+        When(Q(team__dispatch_lane=0) & ~Q(status=Status.QUEUED), then=Value(1)),
+        default=Value(0),
+    )
+    due = (
+        Generation.objects.filter(status__in=(Status.QUEUED, *POLLED), next_action_at__lte=now)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .exclude(status=Status.QUEUED, team__suspended_at__isnull=False)
+        .select_related("credential")
+        .annotate(fair_rank=rank, same_lane_again=same_lane_again)
+        .order_by(
+            "fair_rank",
+            F("team__dispatched_at").asc(nulls_first=True),
+            "same_lane_again",
+            "next_action_at",
+            "pk",
+        )
+    )
+    return list(due[:limit])
+
+
+@dataclass
+class Round:
+    actions: int = 0
+    wait: float = 1.0  # until something may be done again
+
+
+def dispatch_round(owner: str, *, batch: int = 50) -> Round:
+    """One pass over due work, within each upstream account's rate."""
+    now = _now()
+    result = Round()
+    blocked: set[str] = set()
+    for generation in _due(now, batch):
+        credential = generation.credential
+        key = credential.fingerprint if credential else f"none:{generation.pk}"
+        if key in blocked:
+            continue
+        claimed = (
+            Generation.objects.filter(pk=generation.pk, status=generation.status)
+            .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+            .update(lease_owner=owner, lease_until=_later(settings.POLL_LEASE_SECONDS))
+        )
+        if not claimed:
+            continue
+        wait = limiter.take(key, credential.qps()) if credential else 0.0
+        if wait > 0:
+            Generation.objects.filter(pk=generation.pk, lease_owner=owner).update(
+                lease_until=None, lease_owner=""
+            )
+            blocked.add(key)
+            result.wait = min(result.wait, wait)
+            continue
+        queued = generation.status == Status.QUEUED
+        Team.objects.filter(pk=generation.team_id).update(
+            dispatched_at=_now(), dispatch_lane=int(queued)
+        )
+        (submit if queued else poll)(generation, owner)
+        result.actions += 1
+    if result.actions == 0 and not blocked:
+        result.wait = _until_next_due(now)
+    return result
+
+
+def _until_next_due(now: datetime) -> float:
+    upcoming = (
+        Generation.objects.filter(status__in=(Status.QUEUED, *POLLED), next_action_at__isnull=False)
+        .order_by("next_action_at")
+        .values_list("next_action_at", flat=True)
+        .first()
+    )
+    if upcoming is None:
+        return 1.0
+    return max(0.05, min(1.0, (upcoming - now).total_seconds()))
+
+
+def dispatch(slot: int) -> str:
+    """Run the dispatcher for one slot for a slice of time, then hand over."""
+    name, owner = _dispatch_slot_name(slot), uuid.uuid4().hex[:16]
+    lease = settings.DISPATCH_LEASE_SECONDS
+    if not WorkerLease.acquire(name, owner, lease) and not _take_over(name, owner, lease):
+        return "slot busy"
+
+    deadline = time.monotonic() + settings.DISPATCH_SLICE_SECONDS
+    actions, recovered_at = 0, 0.0
+    try:
+        while True:
+            WorkerLease.acquire(name, owner, lease)
+            if slot == 0 and time.monotonic() - recovered_at > RECOVER_EVERY_SECONDS:
+                recover()  # cheap, indexed queries: dropped work resumes within seconds
+                recovered_at = time.monotonic()
+            done = dispatch_round(owner)
+            actions += done.actions
+            if time.monotonic() >= deadline:
+                break
+            if done.actions == 0:
+                if not Generation.objects.filter(status__in=(Status.QUEUED, *POLLED)).exists():
+                    break
+                time.sleep(done.wait)
+    except OperationalError:
+        log.warning("database unavailable; dispatcher %s stops early", slot)
+    finally:
+        WorkerLease.release(name, owner)
+    if Generation.objects.filter(status__in=(Status.QUEUED, *POLLED)).exists():
+        kick()
+    return f"{actions} actions"
+
+
+def _take_over(name: str, owner: str, lease: float) -> bool:
+    """Take a slot from a holder that stopped renewing it (a killed worker).
+
+    A live dispatcher renews its lease every second or so; a dead one's expiry stays
+    put. Look twice: if the expiry did not move, wait for it and take the slot.
+    """
+    first = WorkerLease.objects.filter(name=name).values_list("expires_at", flat=True).first()
+    time.sleep(2.0)
+    second = WorkerLease.objects.filter(name=name).values_list("expires_at", flat=True).first()
+    if first is None or second is None or second != first:
+        return False
+    time.sleep(max(0.0, (second - _now()).total_seconds()) + 0.1)
+    return WorkerLease.acquire(name, owner, lease)
+
+
+# --- recovery -------------------------------------------------------------------------
+
+
+def recover() -> dict[str, int]:
+    """Pick up what dead workers dropped. Safe to run any time, from anywhere."""
+    now = _now()
+    report = {"archives": 0, "unknown_submits": 0, "abandoned": 0, "stalled_uploads": 0}
+    # A download nobody holds (its worker died, or its task was lost) goes back to the
+    # workers; one handed out moments ago is left to the worker about to take it.
+    handed_out_before = now - timedelta(seconds=min(30.0, settings.ARCHIVE_LEASE_SECONDS))
+    stale_downloads = (
+        Generation.objects.filter(status=Status.DOWNLOADING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(next_action_at__isnull=True) | Q(next_action_at__lt=handed_out_before))
+    )
+    for generation_id in stale_downloads.values_list("pk", flat=True):
+        Generation.objects.filter(pk=generation_id).update(next_action_at=now)
+        enqueue_archive(generation_id)
+        report["archives"] += 1
+    for generation in Generation.objects.filter(status=Status.SUBMITTING, lease_until__lt=now):
+        # The worker died while sending: the task may exist upstream. Never resend.
+        if fail(
+            generation,
+            "submit_unknown",
+            "the worker stopped while submitting; not resent",
+            from_statuses=(Status.SUBMITTING,),
+        ):
+            report["unknown_submits"] += 1
+    stalled = Generation.objects.filter(
+        status=Status.QUEUED,
+        next_action_at__isnull=True,
+        created_at__lt=now - timedelta(seconds=settings.UPLOAD_GRACE_SECONDS),
+    )
+    for generation in stalled:
+        report["stalled_uploads"] += fail(
+            generation,
+            "upload_interrupted",
+            "the upload did not finish",
+            from_statuses=(Status.QUEUED,),
+        )
+    for generation in Generation.objects.filter(status__in=ACTIVE, deadline_at__lt=now):
+        report["abandoned"] += fail(generation, "deadline", "no result before the deadline")
+    # Markers of past worker starts are only kept to deduplicate one start.
+    WorkerLease.objects.filter(
+        name__startswith="kick:", expires_at__lt=now - timedelta(hours=1)
+    ).delete()
+    return report
+
+
+def sweep() -> dict[str, int]:
+    report = recover()
+    report["dispatchers_started"] = kick()
+    return report

@@ -1,0 +1,18 @@
+"""django-q2 task entry points. Each takes ids, is safe to run twice, and delegates to
+the pipeline."""
+
+from __future__ import annotations
+
+from generations import pipeline
+
+
+def dispatch(slot: int) -> str:
+    return pipeline.dispatch(slot)
+
+
+def archive(generation_id: int) -> None:
+    pipeline.archive(generation_id)
+
+
+def sweep() -> dict[str, int]:
+    return pipeline.sweep()

@@ -1,0 +1,121 @@
+from django.contrib.auth import views as auth_views
+from django.urls import path, reverse_lazy
+from django.views.i18n import set_language
+
+from generations.access import public_view, signed_in_view
+from generations.views import accounts, credentials, gallery, health, sharing, studio, teams
+
+TEAM = "t/<slug:slug>/"
+
+urlpatterns = [
+    path("", teams.home, name="home"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("i18n/setlang/", public_view(set_language), name="set_language"),
+    # Accounts
+    path("accounts/signup/", accounts.sign_up, name="signup"),
+    path("accounts/login/", accounts.sign_in, name="login"),
+    path("accounts/logout/", public_view(auth_views.LogoutView.as_view()), name="logout"),
+    path(
+        "accounts/password/change/",
+        signed_in_view(
+            auth_views.PasswordChangeView.as_view(
+                template_name="accounts/password_change.html",
+                success_url=reverse_lazy("password_change_done"),
+            )
+        ),
+        name="password_change",
+    ),
+    path(
+        "accounts/password/change/done/",
+        signed_in_view(
+            auth_views.PasswordChangeDoneView.as_view(
+                template_name="accounts/password_change_done.html"
+            )
+        ),
+        name="password_change_done",
+    ),
+    path(
+        "accounts/password/reset/",
+        public_view(
+            auth_views.PasswordResetView.as_view(
+                template_name="accounts/password_reset.html",
+                email_template_name="accounts/password_reset_email.txt",
+                subject_template_name="accounts/password_reset_subject.txt",
+            )
+        ),
+        name="password_reset",
+    ),
+    path(
+        "accounts/password/reset/sent/",
+        public_view(
+            auth_views.PasswordResetDoneView.as_view(
+                template_name="accounts/password_reset_done.html"
+            )
+        ),
+        name="password_reset_done",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        public_view(
+            auth_views.PasswordResetConfirmView.as_view(
+                template_name="accounts/password_reset_confirm.html"
+            )
+        ),
+        name="password_reset_confirm",
+    ),
+    path(
+        "accounts/reset/done/",
+        public_view(
+            auth_views.PasswordResetCompleteView.as_view(
+                template_name="accounts/password_reset_complete.html"
+            )
+        ),
+        name="password_reset_complete",
+    ),
+    # Teams
+    path("teams/", teams.team_list, name="team-list"),
+    path("invite/<str:token>/", teams.invitation_accept, name="invitation-accept"),
+    path("m/<str:token>/", sharing.signed_media, name="media"),
+    path("s/<str:key>/", sharing.public_share, name="public-share"),
+    path("s/<str:key>/<int:generation_id>/<str:kind>", sharing.public_media, name="public-media"),
+    # The studio
+    path(TEAM, studio.studio, name="studio"),
+    path(TEAM + "estimate", studio.estimate, name="estimate"),
+    path(TEAM + "jobs/status", studio.jobs_status, name="jobs-status"),
+    path(TEAM + "jobs/<int:generation_id>/", studio.job_detail, name="job-detail"),
+    path(TEAM + "jobs/<int:generation_id>/cancel", studio.job_cancel, name="job-cancel"),
+    path(TEAM + "jobs/<int:generation_id>/retry", studio.job_retry, name="job-retry"),
+    path(TEAM + "jobs/<int:generation_id>/<str:kind>", studio.job_media, name="job-media"),
+    path(TEAM + "gallery/", gallery.gallery, name="gallery"),
+    path(TEAM + "shares/", sharing.share_list, name="share-list"),
+    path(TEAM + "shares/new", sharing.share_create, name="share-create"),
+    path(TEAM + "shares/<int:link_id>/revoke", sharing.share_revoke, name="share-revoke"),
+    path(TEAM + "team/", teams.team_detail, name="team-detail"),
+    path(TEAM + "team/leave/", teams.team_leave, name="team-leave"),
+    path(TEAM + "team/members/<int:member_id>/role/", teams.member_role, name="member-role"),
+    path(TEAM + "team/members/<int:member_id>/remove/", teams.member_remove, name="member-remove"),
+    path(TEAM + "team/invitations/", teams.invitation_create, name="invitation-create"),
+    path(
+        TEAM + "team/invitations/<int:invitation_id>/revoke/",
+        teams.invitation_revoke,
+        name="invitation-revoke",
+    ),
+    # Upstream keys
+    path(TEAM + "keys/", credentials.credential_list, name="credential-list"),
+    path(TEAM + "keys/new/", credentials.credential_create, name="credential-create"),
+    path(TEAM + "keys/<int:credential_id>/", credentials.credential_edit, name="credential-edit"),
+    path(
+        TEAM + "keys/<int:credential_id>/test/", credentials.credential_test, name="credential-test"
+    ),
+    path(
+        TEAM + "keys/<int:credential_id>/default/",
+        credentials.credential_default,
+        name="credential-default",
+    ),
+    path(
+        TEAM + "keys/<int:credential_id>/delete/",
+        credentials.credential_delete,
+        name="credential-delete",
+    ),
+]

@@ -1,0 +1,90 @@
+"""The team gallery: a grid of results with filters, totals and pages."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Count, Q, QuerySet, Sum
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from generations import gallery_totals
+from generations.access import TeamAccess, team_view
+from generations.forms import GalleryFilterForm
+from generations.models import Generation, Role, Status
+
+PAGE_SIZE = 24
+
+
+def _filtered(access: TeamAccess, form: GalleryFilterForm) -> QuerySet[Generation]:
+    jobs = Generation.objects.for_team(access.team)
+    if not form.is_valid():
+        return jobs
+    data = form.cleaned_data
+    if data["q"]:
+        jobs = jobs.filter(prompt__icontains=data["q"])
+    if data["mode"]:
+        jobs = jobs.filter(mode=data["mode"])
+    if data["status"]:
+        jobs = jobs.filter(status=data["status"])
+    if data["author"]:
+        jobs = jobs.filter(created_by_id=int(data["author"]))
+    zone = timezone.get_current_timezone()
+    if data["since"]:
+        jobs = jobs.filter(created_at__gte=datetime.combine(data["since"], time.min, zone))
+    if data["until"]:
+        jobs = jobs.filter(
+            created_at__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, zone)
+        )
+    return jobs
+
+
+def _totals(
+    access: TeamAccess, form: GalleryFilterForm, jobs: QuerySet[Generation]
+) -> dict[str, Any]:
+    """From the kept totals when the filters allow; prompt text needs the jobs themselves."""
+    data = form.cleaned_data if form.is_valid() else {}
+    if not data.get("q"):
+        kept = gallery_totals.totals(
+            access.team,
+            mode=data.get("mode", ""),
+            author=data.get("author", ""),
+            since=data.get("since"),
+            until=data.get("until"),
+            status=data.get("status", ""),
+        )
+        if kept is not None:
+            return kept
+    return jobs.aggregate(
+        count=Count("pk"),
+        seconds=Sum("seconds", filter=Q(status=Status.READY)),
+        cost=Sum("cost_cny", filter=Q(status=Status.READY)),
+    )
+
+
+@team_view(Role.VIEWER)
+def gallery(request: HttpRequest, access: TeamAccess) -> HttpResponse:
+    form = GalleryFilterForm(request.GET or None, team=access.team)
+    jobs = _filtered(access, form)
+    totals = _totals(access, form, jobs)
+    paginator = Paginator(jobs.select_related("created_by"), PAGE_SIZE)
+    paginator.count = totals["count"]  # already counted with the totals: one query less
+    page = paginator.get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = {
+        "access": access,
+        "form": form,
+        "page": page,
+        "totals": {
+            "count": totals["count"],
+            "seconds": totals["seconds"] or 0,
+            "cost": Decimal(totals["cost"] or 0).quantize(Decimal("0.01")),
+        },
+        "query": query.urlencode(),
+    }
+    return render(request, "gallery/gallery.html", context)

@@ -1,0 +1,109 @@
+"""Share links: create, list with view counts, revoke; and the public pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.db.models import Count, F
+from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from generations import media, services
+from generations.access import TeamAccess, public_view, team_view
+from generations.forms import ShareForm
+from generations.models import Generation, Role, ShareLink, Status
+
+
+@team_view(Role.VIEWER)
+def share_list(request: HttpRequest, access: TeamAccess) -> HttpResponse:
+    links = (
+        ShareLink.objects.filter(team=access.team)
+        .select_related("created_by")
+        .annotate(item_count=Count("items"))
+        .order_by("-created_at")
+    )
+    new_link = request.session.pop("new_share_url", None)
+    return render(
+        request, "sharing/list.html", {"access": access, "links": links, "new_link": new_link}
+    )
+
+
+@require_POST
+@team_view(Role.VIEWER)
+def share_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
+    form = ShareForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Choose at least one video to share."))
+        return redirect("gallery", slug=access.team.slug)
+    days = form.cleaned_data["expires_in_days"]
+    try:
+        link = services.create_share(
+            team=access.team,
+            user=request.user,
+            generation_ids=form.cleaned_data["generations"],
+            title=form.cleaned_data["title"],
+            expires_at=timezone.now() + timedelta(days=days) if days else None,
+        )
+    except services.Refused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("gallery", slug=access.team.slug)
+    request.session["new_share_url"] = request.build_absolute_uri(
+        reverse("public-share", args=[link.key])
+    )
+    return redirect("share-list", slug=access.team.slug)
+
+
+@require_POST
+@team_view(Role.VIEWER)
+def share_revoke(request: HttpRequest, access: TeamAccess, link_id: int) -> HttpResponse:
+    link = get_object_or_404(ShareLink, pk=link_id, team=access.team)
+    ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    messages.success(request, _("The link was revoked; it no longer opens."))
+    return redirect("share-list", slug=access.team.slug)
+
+
+def _live_link(key: str) -> ShareLink:
+    link = ShareLink.find(key)
+    if link is None:
+        raise Http404("no such link")
+    return link
+
+
+@public_view
+def public_share(request: HttpRequest, key: str) -> HttpResponse:
+    link = _live_link(key)
+    ShareLink.objects.filter(pk=link.pk).update(view_count=F("view_count") + 1)
+    items = [
+        item.generation
+        for item in link.items.select_related("generation").order_by("position")
+        if item.generation.status == Status.READY
+    ]
+    context = {"link": link, "items": items, "first": items[0] if items else None}
+    response = render(request, "sharing/public.html", context)
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"  # the key is in the URL
+    return response
+
+
+@public_view
+def public_media(request: HttpRequest, key: str, generation_id: int, kind: str) -> HttpResponse:
+    link = _live_link(key)
+    generation = get_object_or_404(
+        Generation, pk=generation_id, status=Status.READY, share_links=link
+    )
+    if kind == "poster":
+        return media.redirect_to(generation.poster.name or "")
+    if kind == "video":
+        return media.redirect_to(generation.video.name or "")
+    raise Http404("no such media")
+
+
+@public_view
+def signed_media(request: HttpRequest, token: str) -> HttpResponseBase:
+    return media.serve_signed(request, token)

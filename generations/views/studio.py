@@ -1,0 +1,271 @@
+"""The studio: the generate page, live job status, job details, cancel and retry."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from typing import Any
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from generations import media, pipeline, services
+from generations.access import TeamAccess, team_view
+from generations.forms import GenerateForm
+from generations.jimeng import catalog
+from generations.models import Generation, ImageRole, Price, Role, Status
+from generations.reasons import failure_reason
+
+RECENT_JOBS = 12
+STEPS = (Status.QUEUED, Status.SUBMITTED, Status.GENERATING, Status.DOWNLOADING, Status.READY)
+
+
+def _step(status: str) -> int:
+    if status == Status.SUBMITTING:
+        return 1
+    return STEPS.index(Status(status)) if status in STEPS else -1
+
+
+def job_json(generation: Generation, slug: str) -> dict[str, Any]:
+    ready = generation.status == Status.READY
+    return {
+        "id": generation.pk,
+        "status": generation.status,
+        "status_label": str(Status(generation.status).label),
+        "step": _step(generation.status),
+        "terminal": generation.is_terminal,
+        "created_at": generation.created_at.isoformat(),
+        "finished_at": generation.finished_at.isoformat() if generation.finished_at else None,
+        "elapsed_seconds": round(generation.elapsed.total_seconds(), 1),
+        "failure": failure_reason(generation) if generation.status == Status.FAILED else None,
+        "poster_url": reverse("job-media", args=[slug, generation.pk, "poster"]) if ready else None,
+        "video_url": reverse("job-media", args=[slug, generation.pk, "video"]) if ready else None,
+        "detail_url": reverse("job-detail", args=[slug, generation.pk]),
+        "can_cancel": generation.status == Status.QUEUED,
+    }
+
+
+def _mode_note(mode: catalog.Mode) -> str:
+    if mode.is_gateway:
+        return _(
+            "Gateway model: %(seconds)s seconds, 480p to 1080p; "
+            "images optional or required by model."
+        ) % {"seconds": catalog.describe_durations(mode)}
+    if mode.camera:
+        return _("Moves the camera over your first frame; pick a movement and its strength.")
+    if mode.min_images == 2:
+        return _(
+            "Animates from your first frame to your last frame; "
+            "both must have the same aspect ratio."
+        )
+    if mode.min_images == 1:
+        return _("Animates your first frame; the video takes the frame's aspect ratio.")
+    if mode.max_images:
+        return _("Write a prompt, add a first frame, or both.")
+    return _("Makes a video from your prompt alone.")
+
+
+def _mode_table(modes: list[catalog.Mode]) -> dict[str, Any]:
+    """What the generate page's script needs to know about each mode."""
+    prices = Price.objects.table()
+    return {
+        mode.name: {
+            "label": mode.label,
+            "note": _mode_note(mode),
+            "durations": list(mode.durations),
+            "ratios": list(mode.aspect_ratios),
+            "ratio_source": mode.ratio_source.value,
+            "min_images": mode.min_images,
+            "max_images": mode.max_images,
+            "camera": mode.camera,
+            "gateway": mode.is_gateway,
+            "resolutions": list(mode.resolutions),
+            "prompt_limit": mode.prompt_limit,
+            "prompt_required": mode.prompt_required,
+            "price": str(prices[mode.req_key].cny_per_second),
+            "price_is_estimate": prices[mode.req_key].is_estimate,
+        }
+        for mode in modes
+    }
+
+
+def _initial(access: TeamAccess, source_id: str | None) -> dict[str, Any]:
+    """Settings of an earlier job, to make a new one like it."""
+    if not source_id or not source_id.isdigit():
+        return {"mode": "t2v_720p", "duration": 5, "seed": -1}
+    source = Generation.objects.for_team(access.team).filter(pk=int(source_id)).first()
+    if source is None:
+        return {}
+    return {
+        "mode": source.mode,
+        "prompt": source.prompt,
+        "duration": source.seconds,
+        "aspect_ratio": source.aspect_ratio,
+        "seed": source.seed,
+        "resolution": source.resolution,
+        "template_id": source.template_id,
+        "camera_strength": source.camera_strength,
+        "first_image_url": (source.image_urls or [""])[0],
+        "last_image_url": (source.image_urls[1] if len(source.image_urls) > 1 else ""),
+        "reuse_images_from": source.pk if source.images.exists() else None,
+    }
+
+
+@team_view(Role.VIEWER, post=Role.MEMBER)
+def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
+    modes = services.available_modes(access.team)
+    if request.method == "POST":
+        form = GenerateForm(request.POST, request.FILES, team=access.team, modes=modes)
+        if form.is_valid() and form.request_input is not None:
+            try:
+                generation = services.start_generation(
+                    team=access.team,
+                    user=request.user,
+                    mode=form.mode_object,
+                    request=form.request_input,
+                    frames=form.frames,
+                )
+            except services.Refused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                messages.success(request, _("Job #%(id)s queued.") % {"id": generation.pk})
+                return redirect("studio", slug=access.team.slug)
+        status = 400
+    else:
+        form = GenerateForm(
+            initial=_initial(access, request.GET.get("from")), team=access.team, modes=modes
+        )
+        status = 200
+    jobs = Generation.objects.for_team(access.team).select_related("created_by")[:RECENT_JOBS]
+    context = {
+        "access": access,
+        "form": form,
+        "modes": _mode_table(modes),
+        "jobs": jobs,
+        "reused": Generation.objects.for_team(access.team)
+        .filter(pk=form["reuse_images_from"].value() or 0)
+        .first(),
+        "usage": access.team.usage(),
+    }
+    return render(request, "studio/generate.html", context, status=status if form.errors else 200)
+
+
+@team_view(Role.VIEWER)
+def estimate(request: HttpRequest, access: TeamAccess) -> JsonResponse:
+    mode = catalog.MODES.get(request.GET.get("mode", ""))
+    try:
+        seconds = int(request.GET.get("duration", ""))
+    except ValueError:
+        seconds = 0
+    if mode is None or seconds not in mode.durations:
+        return JsonResponse({"error": _("Choose a mode and one of its durations.")}, status=400)
+    offer = services.quote(mode, seconds)
+    usage = access.team.usage()
+    return JsonResponse(
+        {
+            "cost_cny": str(offer.cost_cny),
+            "price_cny_per_second": str(offer.price.cny_per_second),
+            "is_estimate": offer.price.is_estimate,
+            "left_cny": None
+            if usage.left_cny is None
+            else str(max(usage.left_cny, Decimal("0.00"))),
+            "left_seconds": usage.left_seconds,
+            "fits": usage.allows(offer.cost_cny, seconds) and not access.team.is_suspended,
+            "resets_at": timezone.localtime(usage.resets_at).strftime("%Y-%m-%d %H:%M"),
+        }
+    )
+
+
+@team_view(Role.VIEWER)
+def jobs_status(request: HttpRequest, access: TeamAccess) -> JsonResponse:
+    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.isdigit()][:100]
+    # By primary key, then the team checked on the rows: given `team_id = ? AND id IN (…)`
+    # SQLite walks the team's index, every job of the team, instead of the ids.
+    jobs = (
+        Generation.objects.filter(pk__in=ids)
+        .order_by()
+        .only(
+            "pk", "status", "created_at", "finished_at", "failure_code", "failure_detail", "team_id"
+        )
+    )
+    mine = [job for job in jobs if job.team_id == access.team.pk]
+    return JsonResponse({"jobs": [job_json(job, access.team.slug) for job in mine]})
+
+
+@team_view(Role.VIEWER)
+def job_detail(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    generation = get_object_or_404(
+        Generation.objects.for_team(access.team).select_related("created_by", "credential"),
+        pk=generation_id,
+    )
+    context = {
+        "access": access,
+        "job": generation,
+        "job_state": job_json(generation, access.team.slug),
+        "params_json": json.dumps(generation.params, ensure_ascii=False, indent=2),
+        "images": generation.images.all(),
+        "failure": failure_reason(generation) if generation.status == Status.FAILED else "",
+    }
+    return render(request, "studio/job.html", context)
+
+
+@require_POST
+@team_view(Role.MEMBER)
+def job_cancel(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    generation = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
+    if pipeline.cancel(generation):
+        messages.success(
+            request,
+            _("Job #%(id)s cancelled; its reservation was released.") % {"id": generation.pk},
+        )
+    else:
+        messages.error(
+            request,
+            _("Job #%(id)s was already sent upstream and cannot be cancelled.")
+            % {"id": generation.pk},
+        )
+    return redirect(
+        request.POST.get("next") or reverse("job-detail", args=[access.team.slug, generation.pk])
+    )
+
+
+@require_POST
+@team_view(Role.MEMBER)
+def job_retry(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    generation = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
+    if generation.status not in (Status.FAILED, Status.CANCELLED):
+        messages.error(request, _("Only failed or cancelled jobs can be retried."))
+        return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
+    try:
+        retry = services.retry_generation(generation=generation, user=request.user)
+    except services.Refused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
+    messages.success(request, _("Job #%(id)s queued with the same inputs.") % {"id": retry.pk})
+    return redirect("job-detail", slug=access.team.slug, generation_id=retry.pk)
+
+
+@team_view(Role.VIEWER)
+def job_media(
+    request: HttpRequest, access: TeamAccess, generation_id: int, kind: str
+) -> HttpResponse:
+    generation = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
+    if kind in ("video", "poster", "download"):
+        if generation.status != Status.READY:
+            raise Http404("not ready")
+        if kind == "poster":
+            return media.redirect_to(generation.poster.name or "")
+        download = f"jimeng-{generation.pk}.mp4" if kind == "download" else None
+        return media.redirect_to(generation.video.name or "", download_name=download)
+    role, _sep, which = kind.partition("-")
+    image = generation.images.filter(
+        position=ImageRole.FIRST if role == "first" else ImageRole.LAST
+    ).first()
+    if image is None or which not in ("original", "fitted") or role not in ("first", "last"):
+        raise Http404("no such image")
+    return media.redirect_to(getattr(image, which).name or "")

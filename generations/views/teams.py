@@ -1,0 +1,193 @@
+"""Teams: create, overview with spend, members and roles, invitations."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from generations import services
+from generations.access import (
+    CURRENT_TEAM,
+    TeamAccess,
+    public_view,
+    signed_in_user,
+    signed_in_view,
+    team_view,
+)
+from generations.forms import InviteForm, RoleForm, TeamForm
+from generations.models import Invitation, Membership, Role
+from generations.reports import spend_by_day
+
+
+@public_view
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("login")
+    memberships = Membership.objects.filter(user_id=request.user.pk).select_related("team")
+    current = request.session.get(CURRENT_TEAM)
+    slugs = [m.team.slug for m in memberships]
+    if not slugs:
+        return redirect("team-list")
+    return redirect("studio", slug=current if current in slugs else slugs[0])
+
+
+@signed_in_view
+def team_list(request: HttpRequest) -> HttpResponse:
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        team = services.create_team(name=form.cleaned_data["name"], owner=request.user)
+        messages.success(
+            request, _("Team %(name)s created. Add an upstream key to start.") % {"name": team.name}
+        )
+        return redirect("credential-list", slug=team.slug)
+    memberships = Membership.objects.filter(user=signed_in_user(request)).select_related("team")
+    return render(request, "teams/list.html", {"form": form, "memberships": memberships})
+
+
+@team_view(Role.VIEWER)
+def team_detail(request: HttpRequest, access: TeamAccess) -> HttpResponse:
+    team = access.team
+    usage = team.usage()
+    members = team.memberships.select_related("user").order_by("user__username")
+    context = {
+        "access": access,
+        "team": team,
+        "usage": usage,
+        "days": spend_by_day(team, usage.period),
+        "members": [
+            (m, RoleForm(manager_role=access.role, initial={"role": m.role})) for m in members
+        ],
+        "invitations": team.invitations.pending() if access.can_manage else [],
+        "invite_form": InviteForm(manager_role=access.role) if access.can_manage else None,
+        "new_invitation_url": request.session.pop("new_invitation_url", None),
+    }
+    return render(request, "teams/detail.html", context)
+
+
+def _refusal(request: HttpRequest, error: services.Refused) -> None:
+    messages.error(request, str(error))
+
+
+@require_POST
+@team_view(Role.ADMIN)
+def member_role(request: HttpRequest, access: TeamAccess, member_id: int) -> HttpResponse:
+    member = get_object_or_404(Membership, pk=member_id, team=access.team)
+    form = RoleForm(request.POST, manager_role=access.role)
+    if not form.is_valid():
+        messages.error(request, _("Choose a valid role."))
+    else:
+        try:
+            services.change_role(
+                actor=access.membership, member=member, role=form.cleaned_data["role"]
+            )
+            messages.success(
+                request,
+                _("%(user)s is now %(role)s.")
+                % {
+                    "user": member.user.get_username(),
+                    "role": Role(form.cleaned_data["role"]).label,
+                },
+            )
+        except services.Refused as error:
+            _refusal(request, error)
+    return redirect("team-detail", slug=access.team.slug)
+
+
+@require_POST
+@team_view(Role.ADMIN)
+def member_remove(request: HttpRequest, access: TeamAccess, member_id: int) -> HttpResponse:
+    member = get_object_or_404(Membership, pk=member_id, team=access.team)
+    try:
+        services.remove_member(actor=access.membership, member=member)
+        messages.success(
+            request, _("%(user)s was removed from the team.") % {"user": member.user.get_username()}
+        )
+    except services.Refused as error:
+        _refusal(request, error)
+    if member.pk == access.membership.pk and not Membership.objects.filter(pk=member.pk).exists():
+        return redirect("team-list")
+    return redirect("team-detail", slug=access.team.slug)
+
+
+@require_POST
+@team_view(Role.VIEWER)
+def team_leave(request: HttpRequest, access: TeamAccess) -> HttpResponse:
+    try:
+        services.leave_team(member=access.membership)
+    except services.Refused as error:
+        _refusal(request, error)
+        return redirect("team-detail", slug=access.team.slug)
+    request.session.pop(CURRENT_TEAM, None)
+    messages.success(request, _("You left %(team)s.") % {"team": access.team.name})
+    return redirect("team-list")
+
+
+@require_POST
+@team_view(Role.ADMIN)
+def invitation_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
+    form = InviteForm(request.POST, manager_role=access.role)
+    if not form.is_valid():
+        messages.error(request, _("Choose a valid role for the invitation."))
+        return redirect("team-detail", slug=access.team.slug)
+    try:
+        invitation, token = services.invite(
+            actor=access.membership,
+            role=form.cleaned_data["role"],
+            email=form.cleaned_data["email"],
+        )
+    except services.Refused as error:
+        _refusal(request, error)
+        return redirect("team-detail", slug=access.team.slug)
+    url = request.build_absolute_uri(reverse("invitation-accept", args=[token]))
+    if invitation.email:
+        services.send_invitation(invitation=invitation, url=url)
+    # Shown once on the next page: only a hash of the token is stored.
+    request.session["new_invitation_url"] = url
+    return redirect("team-detail", slug=access.team.slug)
+
+
+@require_POST
+@team_view(Role.ADMIN)
+def invitation_revoke(request: HttpRequest, access: TeamAccess, invitation_id: int) -> HttpResponse:
+    invitation = get_object_or_404(Invitation, pk=invitation_id, team=access.team)
+    if invitation.revoke():
+        messages.success(request, _("Invitation revoked."))
+    return redirect("team-detail", slug=access.team.slug)
+
+
+@signed_in_view
+def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = Invitation.find(token)
+    if invitation is None:
+        return render(
+            request,
+            "teams/invitation.html",
+            {"problem": _("This invitation link is not valid.")},
+            status=404,
+        )
+    if request.method == "POST":
+        try:
+            services.accept_invitation(invitation=invitation, user=request.user)
+        except services.Refused as error:
+            return render(
+                request,
+                "teams/invitation.html",
+                {"invitation": invitation, "problem": str(error)},
+                status=409,
+            )
+        messages.success(request, _("Welcome to %(team)s.") % {"team": invitation.team.name})
+        return redirect("studio", slug=invitation.team.slug)
+    problem = (
+        None if invitation.state == "pending" else services.invitation_problem(invitation.state)
+    )
+    status = 200 if problem is None else 410
+    return render(
+        request,
+        "teams/invitation.html",
+        {"invitation": invitation, "problem": problem},
+        status=status,
+    )

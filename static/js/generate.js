@@ -1,0 +1,155 @@
+// The generate form: show the fields the chosen mode uses, count the prompt, preview
+// frames and their aspect ratio, and keep the cost estimate and quota up to date.
+(function () {
+  "use strict";
+  var form = document.getElementById("generate-form");
+  var table = document.getElementById("mode-table");
+  if (!form || !table) { return; }
+  var modes = JSON.parse(table.textContent);
+  var field = function (name) { return form.elements.namedItem(name); };
+  var modeSelect = field("mode");
+  var prompt = field("prompt");
+  var duration = field("duration");
+  var ratio = field("aspect_ratio");
+  var counter = form.querySelector("[data-counter]");
+  var submit = form.querySelector("[data-submit]");
+  var ratioWarning = form.querySelector("[data-ratio-warning]");
+  var RATIOS = { "16:9": 16 / 9, "4:3": 4 / 3, "1:1": 1, "3:4": 3 / 4, "9:16": 9 / 16, "21:9": 21 / 9, "9:21": 9 / 21 };
+  var frameRatios = { first: null, last: null };
+  var estimateTimer = null;
+  var lastEstimate = null;
+
+  function mode() { return modes[modeSelect.value] || null; }
+
+  function show(name, visible) {
+    form.querySelectorAll('[data-show="' + name + '"]').forEach(function (el) { el.hidden = !visible; });
+  }
+
+  function setOptions(select, values, labelFor) {
+    var current = select.value;
+    select.innerHTML = "";
+    values.forEach(function (value) {
+      var option = document.createElement("option");
+      option.value = String(value);
+      option.textContent = labelFor(value);
+      select.appendChild(option);
+    });
+    if (values.map(String).indexOf(current) >= 0) { select.value = current; }
+  }
+
+  function nearestRatio(width, height, choices) {
+    var actual = Math.log(width / height);
+    var best = null;
+    choices.forEach(function (name) {
+      var distance = Math.abs(Math.log(RATIOS[name]) - actual);
+      if (best === null || distance < best.distance) { best = { name: name, distance: distance }; }
+    });
+    return best ? best.name : null;
+  }
+
+  function ratioChoices(m) {
+    return m.ratio_source === "image_sent" ? m.ratios.filter(function (r) { return RATIOS[r]; })
+      : ["16:9", "4:3", "1:1", "3:4", "9:16", "21:9"];
+  }
+
+  function updateCounter() {
+    var m = mode();
+    if (!m || !counter) { return; }
+    var length = Array.from(prompt.value).length;
+    counter.textContent = length + " / " + m.prompt_limit;
+    counter.classList.toggle("over", length > m.prompt_limit);
+  }
+
+  function checkFrames() {
+    var m = mode();
+    var mismatch = m && m.min_images === 2 && frameRatios.first && frameRatios.last &&
+      frameRatios.first !== frameRatios.last;
+    ratioWarning.hidden = !mismatch;
+    var detected = form.querySelector("[data-detected]");
+    if (detected && frameRatios.first) { detected.textContent = frameRatios.first; }
+    refreshSubmit();
+  }
+
+  function refreshSubmit() {
+    var blocked = !ratioWarning.hidden || (lastEstimate && lastEstimate.fits === false);
+    submit.disabled = Boolean(blocked);
+  }
+
+  function applyMode() {
+    var m = mode();
+    if (!m) { return; }
+    setOptions(duration, m.durations, function (s) { return s + " s"; });
+    var ratioOptions = m.ratios.slice();
+    setOptions(ratio, ratioOptions, function (r) { return r === "adaptive" ? ratio.dataset.adaptiveLabel || r : r; });
+    var followsImage = m.ratio_source === "image";
+    show("ratio", !followsImage);
+    show("detected", followsImage);
+    show("resolution", m.gateway);
+    show("camera", m.camera);
+    show("images", m.max_images > 0);
+    show("tail", m.max_images >= 2);
+    form.querySelector("[data-mode-note]").textContent = m.note;
+
+    updateCounter();
+    checkFrames();
+    scheduleEstimate();
+  }
+
+  function preview(frame) {
+    var box = form.querySelector('[data-frame="' + frame + '"]');
+    var input = box.querySelector('input[type="file"]');
+    var img = box.querySelector("[data-preview]");
+    var caption = box.querySelector("[data-ratio]");
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      frameRatios[frame] = null;
+      if (!file) { img.hidden = true; caption.textContent = ""; checkFrames(); return; }
+      var url = URL.createObjectURL(file);
+      img.onload = function () {
+        var m = mode();
+        var name = nearestRatio(img.naturalWidth, img.naturalHeight, ratioChoices(m || { ratio_source: "" }));
+        frameRatios[frame] = name;
+        caption.textContent = img.naturalWidth + "×" + img.naturalHeight + " → " + name;
+        img.hidden = false;
+        checkFrames();
+      };
+      img.onerror = function () { caption.textContent = form.dataset.unreadable || ""; img.hidden = true; };
+      img.src = url;
+    });
+  }
+
+  function scheduleEstimate() {
+    clearTimeout(estimateTimer);
+    estimateTimer = setTimeout(fetchEstimate, 150);
+  }
+
+  function fetchEstimate() {
+    var m = mode();
+    if (!m) { return; }
+    var box = form.querySelector("[data-estimate]");
+    var url = form.dataset.estimateUrl + "?mode=" + encodeURIComponent(modeSelect.value) +
+      "&duration=" + encodeURIComponent(duration.value);
+    fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (!data) { return; }
+        lastEstimate = data;
+        box.querySelector("[data-cost]").textContent = data.cost_cny + " ¥";
+        box.querySelector("[data-price]").textContent = "(" + data.price_cny_per_second + " ¥/s × " + duration.value + " s)";
+        box.querySelector("[data-estimate-badge]").hidden = !data.is_estimate;
+        var left = data.left_cny === null ? box.dataset.unlimited : data.left_cny + " ¥";
+        if (data.left_seconds !== null) { left += " · " + data.left_seconds + " s"; }
+        box.querySelector("[data-left]").textContent = left;
+        box.querySelector("[data-no-room]").hidden = data.fits;
+        refreshSubmit();
+      })
+      .catch(function () { /* the estimate is a convenience; the server checks again */ });
+  }
+
+  modeSelect.addEventListener("change", applyMode);
+  duration.addEventListener("change", scheduleEstimate);
+  prompt.addEventListener("input", updateCounter);
+  preview("first");
+  preview("last");
+  applyMode();
+})();

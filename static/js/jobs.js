@@ -1,0 +1,83 @@
+// Live job status without reloading: poll a small JSON endpoint for the jobs on the
+// page that are still running, and tick their elapsed time every second.
+(function () {
+  "use strict";
+  var container = document.querySelector("[data-jobs]");
+  if (!container) { return; }
+  var statusUrl = container.dataset.statusUrl;
+  var POLL_MS = 2000;
+
+  function cards() { return Array.prototype.slice.call(document.querySelectorAll("[data-job]")); }
+
+  function formatElapsed(seconds) {
+    seconds = Math.max(0, Math.round(seconds));
+    var minutes = Math.floor(seconds / 60);
+    return (minutes ? minutes + "m " : "") + (seconds % 60) + "s";
+  }
+
+  function tick() {
+    var now = Date.now();
+    cards().forEach(function (card) {
+      var created = Date.parse(card.dataset.created);
+      var finished = card.dataset.finished ? Date.parse(card.dataset.finished) : now;
+      var el = card.querySelector("[data-elapsed]");
+      if (el && !isNaN(created)) { el.textContent = formatElapsed((finished - created) / 1000); }
+    });
+  }
+
+  function paintSteps(card, status, step) {
+    card.querySelectorAll("[data-step]").forEach(function (li) {
+      var index = Number(li.dataset.step);
+      li.classList.toggle("done", status !== "failed" && status !== "cancelled" && index < step);
+      li.classList.toggle("current", index === step);
+      li.classList.toggle("failed", (status === "failed" || status === "cancelled") && index === step);
+    });
+  }
+
+  function stepOf(status) {
+    return { queued: 0, submitting: 1, submitted: 1, generating: 2, downloading: 3, ready: 4 }[status];
+  }
+
+  function apply(job) {
+    var card = document.querySelector('[data-job="' + job.id + '"]');
+    if (!card) { return; }
+    var wasReady = card.dataset.status === "ready";
+    card.dataset.status = job.status;
+    card.dataset.terminal = job.terminal ? "1" : "";
+    if (job.finished_at) { card.dataset.finished = job.finished_at; }
+    var label = card.querySelector("[data-status-label]");
+    label.textContent = job.status_label;
+    label.className = "badge status-" + job.status;
+    paintSteps(card, job.status, job.step >= 0 ? job.step : stepOf(card.dataset.status));
+    var failure = card.querySelector("[data-failure]");
+    if (failure) { failure.textContent = job.failure || ""; }
+    var cancel = card.querySelector("[data-cancel]");
+    if (cancel) { cancel.hidden = !job.can_cancel; }
+    if (job.status === "ready" && !wasReady && job.poster_url) {
+      var slot = card.querySelector("[data-poster-slot]");
+      if (slot) {
+        var img = document.createElement("img");
+        img.src = job.poster_url;
+        img.alt = "";
+        img.setAttribute("data-poster", "");
+        slot.replaceWith(img);
+      }
+    }
+  }
+
+  function poll() {
+    var active = cards().filter(function (card) { return !card.dataset.terminal; });
+    if (!active.length) { return; }
+    var ids = active.map(function (card) { return card.dataset.job; }).join(",");
+    fetch(statusUrl + "?ids=" + ids, { credentials: "same-origin", headers: { "Accept": "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : { jobs: [] }; })
+      .then(function (data) { data.jobs.forEach(apply); })
+      .catch(function () { /* try again next round */ })
+      .then(function () { setTimeout(poll, POLL_MS); });
+  }
+
+  cards().forEach(function (card) { paintSteps(card, card.dataset.status, stepOf(card.dataset.status)); });
+  tick();
+  setInterval(tick, 1000);
+  setTimeout(poll, POLL_MS);
+})();
