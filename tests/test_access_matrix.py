@@ -1,0 +1,173 @@
+"""Every URL × every role, generated from the URLconf.
+
+Each view declares who may open it (`required_role`, and `post_role` for forms) through
+the access helpers. A URL whose view declares nothing fails here, so a new page cannot
+ship without a rule. For each team URL: anonymous visitors are sent to sign in, an
+outsider gets 404, a role that is too low gets 403, and members of the team never reach
+another team's objects (404).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from generations import media
+from generations.models import (
+    ROLE_RANK,
+    Generation,
+    Invitation,
+    Membership,
+    Role,
+    ShareLink,
+)
+from tests import images
+from tests.cast import ROLES, add_credential
+from tests.pipeline import frame, make_job, mark_ready
+
+# Mounted apps with their own gatekeeping, tested elsewhere: the admin (staff only,
+# test_admin.py) and the emulator (signatures and Bearer keys, test_emulator.py).
+OTHER_GATEKEEPERS = ("admin:", "sandbox:")
+
+
+def _patterns(
+    resolvers: list[Any], prefix: str = "", namespace: str = ""
+) -> list[tuple[str, str, Any]]:
+    found = []
+    for entry in resolvers:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            found += _patterns(entry.url_patterns, prefix + str(entry.pattern), inner)
+        elif isinstance(entry, URLPattern) and entry.name:
+            found.append((namespace + entry.name, prefix + str(entry.pattern), entry.callback))
+    return found
+
+
+ALL = [p for p in _patterns(get_resolver().url_patterns) if not p[0].startswith(OTHER_GATEKEEPERS)]
+NAMES = [name for name, _, _ in ALL]
+
+
+def test_every_url_declares_who_may_open_it() -> None:
+    undeclared = [name for name, _, view in ALL if not hasattr(view, "required_role")]
+    assert not undeclared, f"views without an access rule: {undeclared}"
+    assert len(ALL) > 35
+
+
+@dataclass
+class World:
+    cast: Any
+    objects: dict[str, str]  # URL keyword → a value in team A
+    foreign: dict[str, str]  # URL keyword → the same kind of object in team B
+
+
+def _ready_job(team) -> Generation:  # type: ignore[no-untyped-def]
+    return mark_ready(
+        make_job(team, "i2v_first_720p", frames=[frame(0, images.solid(800, 600))]),
+        video=b"\0" * 64,
+    )
+
+
+def _objects(team) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    add_credential(team, default=not team.credentials.filter(is_default=True).exists())
+    job = _ready_job(team)
+    invitation, token = Invitation.issue(team=team, role=Role.MEMBER, created_by=None)
+    link = ShareLink.new(team=team)
+    link.save()
+    link.items.create(generation=job)
+    membership = Membership.objects.filter(team=team).order_by("pk").last()
+    return {
+        "slug": team.slug,
+        "generation_id": str(job.pk),
+        "member_id": str(membership.pk),
+        "invitation_id": str(invitation.pk),
+        "credential_id": str(team.credentials.first().pk),
+        "link_id": str(link.pk),
+        "token": token,
+        "key": link.key,
+        "kind": "video",
+        "uidb64": "MQ",
+        "media_token": media.signed_url(job.poster.name).split("/")[2],
+    }
+
+
+@pytest.fixture
+def world(cast) -> World:  # type: ignore[no-untyped-def]
+    return World(cast, _objects(cast.team), _objects(cast.other_team))
+
+
+def _url(route: str, values: dict[str, str]) -> str:
+    import re
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1).split(":")[-1]
+        return values["media_token"] if route.startswith("m/") and name == "token" else values[name]
+
+    return "/" + re.sub(r"<([^>]+)>", fill, route)
+
+
+def _client(world: World, role: str) -> Client:
+    return Client() if role == "anonymous" else world.cast.client(role)
+
+
+def _call(client: Client, url: str, method: str) -> int:
+    response = getattr(client, method)(url)
+    return response.status_code
+
+
+def _expected(required: Any, role: str) -> set[int] | None:
+    """The statuses this role must get, or None for 'allowed' (anything but 403/404/500)."""
+    if required is None:
+        return None
+    if role == "anonymous":
+        return {302}
+    if required == "signed_in":
+        return None
+    if role == "outsider":
+        return {404}
+    return {403} if ROLE_RANK[Role(role)] < ROLE_RANK[Role(required)] else None
+
+
+CASES = [(name, route, role) for name, route, _ in ALL for role in ("anonymous", *ROLES)]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "route", "role"), CASES, ids=[f"{n}-{r}" for n, _, r in CASES])
+def test_access(world: World, name: str, route: str, role: str) -> None:
+    view = {n: v for n, _, v in ALL}[name]
+    url = _url(route, world.objects)
+    client = _client(world, role)
+    for method, rule in (
+        ("get", view.required_role),
+        ("post", getattr(view, "post_role", view.required_role)),
+    ):
+        status = _call(client, url, method)
+        if status == 405:
+            continue  # this view does not take this method
+        expected = _expected(rule, role)
+        if expected is None:
+            assert status not in (403, 404, 500), f"{role} {method.upper()} {url} → {status}"
+        else:
+            assert status in expected, (
+                f"{role} {method.upper()} {url} → {status}, wanted {expected}"
+            )
+
+
+TEAM_OBJECT_ROUTES = [(n, r) for n, r, v in ALL if "<slug:slug>" in r and r.count("<") > 1]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("name", "route"), TEAM_OBJECT_ROUTES, ids=[n for n, _ in TEAM_OBJECT_ROUTES]
+)
+def test_another_teams_objects_are_404(world: World, name: str, route: str) -> None:
+    """The owner of team A, using team A's address with team B's object ids, finds nothing."""
+    values = {**world.foreign, "slug": "team-a", "kind": "video"}
+    url = _url(route, values)
+    client = world.cast.client("owner")
+    for method in ("get", "post"):
+        status = _call(client, url, method)
+        assert status in (404, 405), f"{method.upper()} {url} → {status}"

@@ -1,0 +1,282 @@
+"""`manage.py generate_video` end to end against the emulator, over real HTTP."""
+
+from __future__ import annotations
+
+import http.server
+import io
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from generations.jimeng.catalog import MODES
+from generations.jimeng.probe import probe
+from tests import images
+from tests.conftest import SANDBOX_AK, SANDBOX_GATEWAY_KEY, SANDBOX_SK
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def cli_env(emulator, monkeypatch) -> dict[str, str]:
+    env = {
+        "VOLC_ACCESSKEY": SANDBOX_AK,
+        "VOLC_SECRETKEY": SANDBOX_SK,
+        "JIMENG_VIDEO_API_URL": emulator.volcengine_url,
+        "JIMENG_GATEWAY_API_URL": emulator.gateway_url,
+        "JIMENG_GATEWAY_API_KEY": SANDBOX_GATEWAY_KEY,
+        "JIMENG_VIDEO_POLL_INTERVAL": "0.2",
+        "JIMENG_VIDEO_API_TIMEOUT": "5",
+        "JIMENG_VIDEO_MAX_POLL_ATTEMPTS": "100",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return env
+
+
+@pytest.fixture
+def frames(tmp_path: Path) -> dict[str, Path]:
+    paths = {
+        "first": tmp_path / "first.jpg",
+        "tail": tmp_path / "tail.png",
+        "tall": tmp_path / "tall.jpg",
+        "portrait": tmp_path / "portrait.jpg",
+    }
+    paths["first"].write_bytes(images.solid(1280, 720, (220, 30, 30)))
+    paths["tail"].write_bytes(images.solid(1280, 720, (30, 30, 220), fmt="PNG"))
+    paths["tall"].write_bytes(images.solid(640, 1493, (30, 160, 30)))  # 9:21
+    paths["portrait"].write_bytes(images.solid(720, 1280))
+    return paths
+
+
+def _run(*args: str) -> str:
+    out = io.StringIO()
+    call_command("generate_video", *args, stdout=out, stderr=io.StringIO())
+    return out.getvalue()
+
+
+def _refused(*args: str) -> CommandError:
+    with pytest.raises(CommandError) as caught:
+        _run(*args)
+    return caught.value
+
+
+# One run per mode: (extra options, expected (width, height), expected frames).
+CASES: dict[str, tuple[list[str], tuple[int, int], int]] = {
+    "t2v_720p": (["--aspect-ratio", "9:16"], (720, 1280), 121),
+    "t2v_1080p": (["--duration", "10", "--aspect-ratio", "21:9"], (2176, 928), 241),
+    "i2v_first_720p": (["--image", "{first}"], (1280, 720), 121),
+    "i2v_first_1080p": (["--image", "{first}", "--duration", "10"], (1920, 1088), 241),
+    "i2v_first_tail_720p": (["--image", "{first}", "--tail-image", "{tail}"], (1280, 720), 121),
+    "i2v_first_tail_1080p": (["--image", "{first}", "--tail-image", "{tail}"], (1920, 1088), 121),
+    "i2v_recamera_720p": (
+        ["--image", "{first}", "--template-id", "dynamic_orbit", "--camera-strength", "strong"],
+        (1280, 720),
+        121,
+    ),
+    "ti2v_pro": (["--duration", "10", "--aspect-ratio", "4:3"], (1664, 1248), 241),
+    "s20_t2v": (["--aspect-ratio", "1:1"], (960, 960), 121),
+    "s20_i2v": (["--image", "{tall}"], (720, 1680), 121),
+    "doubao-seedance-1-0-pro-250528": (
+        ["--duration", "2", "--resolution", "480p", "--aspect-ratio", "4:3"],
+        (640, 480),
+        49,
+    ),
+    "doubao-seedance-1-0-pro-fast-251015": (
+        ["--duration", "3", "--resolution", "720p", "--aspect-ratio", "9:16"],
+        (720, 1280),
+        73,
+    ),
+    "doubao-seedance-1-0-lite-t2v-250428": (
+        ["--duration", "2", "--resolution", "480p", "--aspect-ratio", "adaptive"],
+        (864, 480),
+        49,
+    ),
+    "doubao-seedance-1-0-lite-i2v-250428": (
+        ["--duration", "2", "--resolution", "480p", "--image", "{portrait}"],
+        (480, 864),
+        49,
+    ),
+    "doubao-seedance-1-5-pro": (
+        ["--duration", "4", "--resolution", "480p", "--aspect-ratio", "21:9"],
+        (1120, 480),
+        97,
+    ),
+}
+
+
+def test_cases_cover_the_whole_catalog() -> None:
+    assert set(CASES) == set(MODES)
+
+
+@pytest.mark.parametrize("mode", list(CASES), ids=list(CASES))
+def test_every_mode_runs_end_to_end(cli_env, frames, tmp_path: Path, emulator, mode: str) -> None:
+    options, size, frame_count = CASES[mode]
+    options = [option.format(**{k: str(v) for k, v in frames.items()}) for option in options]
+    output = tmp_path / "out" / f"{mode}.mp4"
+    printed = _run(
+        f"{mode}: a red kite over 西湖", "--mode", mode, "--output", str(output), *options
+    )
+    info = probe(output)
+    assert (info.width, info.height) == size
+    assert info.frames == frame_count and info.fps == 24
+    assert printed.startswith("**Generated Video:** [Download Video](http://")
+    assert f"- Mode: {mode}" in printed
+    assert f"- Prompt: {mode}: a red kite over 西湖" in printed
+    assert f"- Duration: {info.duration_seconds:g} seconds" in printed
+    assert "- FPS: 24" in printed and f"- Save Path: {output}" in printed
+    assert emulator.submits() == 1
+
+
+def test_local_image_goes_as_base64_and_url_as_image_urls(
+    cli_env, frames, tmp_path, emulator
+) -> None:
+    _run("first frame", "--mode", "i2v_first_720p", "--image", str(frames["first"]))
+    sent = json.loads(emulator.store.tasks()[-1].body)
+    assert sent["binary_data_base64"] == "<1 image(s)>" and "image_urls" not in sent
+    with _static_server(frames["first"].parent) as base:
+        _run("by url", "--mode", "i2v_first_720p", "--image", f"{base}/first.jpg")
+    sent = json.loads(emulator.store.tasks()[-1].body)
+    assert sent["image_urls"] == [f"{base}/first.jpg"] and "binary_data_base64" not in sent
+
+
+@pytest.mark.parametrize(
+    ("options", "fragment"),
+    [
+        (["--duration", "6"], "5, 10"),
+        (["--fps", "30"], "24 fps"),
+        (["--mode", "t2v_720p", "--tail-image", "x.jpg"], "--tail-image needs --image"),
+        (
+            ["--mode", "i2v_first_720p", "--image", "{first}", "--tail-image", "{tail}"],
+            "last frame",
+        ),
+        (["--template-id", "robo_arm"], "i2v_recamera_720p"),
+        (["--mode", "i2v_first_720p", "--image", "/no/such.jpg"], "no such file"),
+        (["--mode", "i2v_first_720p"], "needs 1 image"),
+        (["--aspect-ratio", "2:1"], "16:9, 4:3, 1:1, 3:4, 9:16, 21:9"),
+        (
+            ["--mode", "i2v_first_tail_720p", "--image", "{first}", "--tail-image", "{portrait}"],
+            "same aspect ratio",
+        ),
+        (["--mode", "doubao-seedance-1-0-pro-250528", "--duration", "13"], "2–12"),
+    ],
+)
+def test_invalid_options_are_refused_before_any_request(
+    cli_env, frames, emulator, options, fragment
+) -> None:
+    options = [option.format(**{k: str(v) for k, v in frames.items()}) for option in options]
+    error = _refused("a cat", *options)
+    assert error.returncode == 2
+    assert fragment in str(error)
+    assert emulator.store.calls() == []
+
+
+def test_missing_keys_are_invalid_input(cli_env, monkeypatch) -> None:
+    monkeypatch.delenv("VOLC_SECRETKEY")
+    error = _refused("a cat")
+    assert error.returncode == 2 and "VOLC_SECRETKEY" in str(error)
+
+
+def test_text_risk_on_submit_exits_3_with_the_message(cli_env, emulator) -> None:
+    error = _refused("a cat [risk:text]")
+    assert error.returncode == 3
+    assert "50412" in str(error) and "Text Risk Not Pass" in str(error)
+
+
+def test_output_risk_exits_3(cli_env) -> None:
+    error = _refused("a cat [risk:video]")
+    assert error.returncode == 3 and "50516" in str(error)
+
+
+def test_query_50429_and_50500_do_not_fail_the_run(cli_env, emulator, tmp_path) -> None:
+    printed = _run("busy [sandbox:faults=50429,50500,50429]", "--output", str(tmp_path / "v.mp4"))
+    assert "**Generated Video:**" in printed
+    codes = [row["code"] for row in emulator.store.calls("query")]
+    assert codes[:3] == [50429, 50500, 50429] and codes[-1] == 10000
+
+
+def test_query_timeout_is_retried(cli_env, emulator, monkeypatch, settings) -> None:
+    settings.SANDBOX_SLOW_SECONDS = 1.5
+    monkeypatch.setenv("JIMENG_VIDEO_API_TIMEOUT", "0.5")
+    printed = _run("slow answers [sandbox:faults=slow,slow]")
+    assert "**Generated Video:**" in printed
+    assert len(emulator.store.calls("query")) >= 3
+
+
+def test_submit_read_timeout_is_reported_and_not_resubmitted(
+    cli_env, emulator, monkeypatch, settings
+) -> None:
+    settings.SANDBOX_SLOW_SECONDS = 1.5
+    monkeypatch.setenv("JIMENG_VIDEO_API_TIMEOUT", "0.5")
+    error = _refused("slow submit [sandbox:submit-faults=slow]")
+    assert error.returncode == 4
+    assert "outcome unknown" in str(error) and "not resent" in str(error)
+    # The upstream did make (and would bill) the task after we stopped waiting: this is
+    # why the outcome is unknown rather than failed, and why nothing was resent.
+    deadline = time.monotonic() + 5
+    while not emulator.store.tasks() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert len(emulator.store.tasks()) == 1
+    assert emulator.submits() == 1
+
+
+def test_expired_url_gives_a_clear_error(cli_env, settings) -> None:
+    settings.SANDBOX_URL_TTL_SECONDS = 0
+    error = _refused("too late")
+    assert error.returncode == 1
+    assert "link expired before the video could be downloaded" in str(error)
+
+
+def test_json_output(cli_env, emulator) -> None:
+    printed = _run("as json", "--json", "--seed", "42")
+    data = json.loads(printed)
+    assert data["status"] == "done" and data["mode"] == "t2v_720p"
+    assert data["video"]["frames"] == 121 and data["video"]["width"] == 1280
+    assert data["submit_response"]["code"] == 10000 and data["request_id"]
+    (task,) = [t for t in emulator.store.tasks() if t.prompt == "as json"]
+    assert json.loads(task.body)["seed"] == 42
+
+
+def test_process_exit_codes(cli_env, emulator) -> None:
+    env = {**os.environ, **cli_env, "DJANGO_SETTINGS_MODULE": "jimeng_web.settings"}
+    command = [sys.executable, str(ROOT / "manage.py"), "generate_video"]
+    invalid = subprocess.run(
+        [*command, "x", "--duration", "6"], env=env, capture_output=True, text=True, check=False
+    )
+    assert invalid.returncode == 2 and "5, 10" in invalid.stderr
+    refused = subprocess.run(
+        [*command, "x [risk:text]"], env=env, capture_output=True, text=True, check=False
+    )
+    assert refused.returncode == 3
+    done = subprocess.run(
+        [*command, "a quiet lake"], env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0 and "- Mode: t2v_720p" in done.stdout
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class _static_server:
+    """Serve a directory on 127.0.0.1 for image_urls."""
+
+    def __init__(self, directory: Path) -> None:
+        handler = lambda *a, **k: _QuietHandler(*a, directory=str(directory), **k)  # noqa: E731
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+
+    def __enter__(self) -> str:
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,451 @@
+"""The studio's pages: generate form rules and errors, estimates, live status, job
+pages, cancel and retry, media access, the gallery and share links."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.files.storage import default_storage
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from generations import pipeline
+from generations.models import CredentialKind, EntryKind, Generation, LedgerEntry, ShareLink, Status
+from tests import images
+from tests.cast import add_credential
+from tests.pipeline import make_job, mark_ready, media_files
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def keyed(cast):
+    add_credential(cast.team)
+    return cast
+
+
+def _post(client: Client, **fields) -> object:
+    data = {
+        "mode": "t2v_720p",
+        "prompt": "a kite",
+        "duration": "5",
+        "aspect_ratio": "16:9",
+        "seed": "-1",
+    }
+    data.update(fields)
+    return client.post(reverse("studio", args=["team-a"]), data)
+
+
+def _upload(data: bytes, name: str = "frame.jpg") -> io.BytesIO:
+    handle = io.BytesIO(data)
+    handle.name = name
+    return handle
+
+
+def test_member_submits_and_the_job_is_queued_with_its_reservation(keyed) -> None:
+    response = _post(
+        keyed.client("member"),
+        prompt="一只猫 on a roof",
+        duration="10",
+        aspect_ratio="9:16",
+        seed="42",
+    )
+    assert response.status_code == 302
+    job = Generation.objects.get()
+    assert (job.status, job.seconds, job.aspect_ratio, job.seed, job.cost_cny) == (
+        Status.QUEUED,
+        10,
+        "9:16",
+        42,
+        Decimal("6.00"),
+    )
+    assert job.params == {
+        "req_key": "jimeng_t2v_v30",
+        "prompt": "一只猫 on a roof",
+        "seed": 42,
+        "frames": 241,
+        "aspect_ratio": "9:16",
+    }
+    assert list(LedgerEntry.objects.values_list("kind", "amount_cny")) == [
+        (EntryKind.RESERVE, Decimal("6.00"))
+    ]
+    assert job.next_action_at is not None and job.created_by == keyed.member
+
+
+@pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("outsider", 404)])
+def test_viewers_and_outsiders_cannot_generate(keyed, role, status) -> None:
+    assert _post(keyed.client(role)).status_code == status
+    assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
+
+
+def test_viewer_sees_the_page_without_the_form(keyed) -> None:
+    page = keyed.client("viewer").get(reverse("studio", args=["team-a"])).content.decode()
+    assert "generate-form" not in page and "Viewers watch and share" in page
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"duration": "6"}, "duration", "5, 10"),
+        ({"prompt": "x" * 801}, "prompt", "801 characters"),
+        ({"prompt": ""}, "prompt", "Write a prompt"),
+        ({"mode": "i2v_first_720p"}, "first_image", "needs 1 image"),
+        ({"mode": "s20_t2v", "prompt": "y" * 151}, "prompt", "at most 150"),
+        (
+            {"mode": "i2v_recamera_720p", "first_image_url": "http://127.0.0.1/a.jpg"},
+            "template_id",
+            "camera movement",
+        ),
+        (
+            {"mode": "i2v_first_720p", "first_image_url": "ftp://x/y.jpg"},
+            "first_image_url",
+            "http://",
+        ),
+        ({"seed": "-7"}, "seed", "-1 (random)"),
+        ({"mode": "no-such-mode"}, "mode", "Select a valid choice"),
+    ],
+)
+def test_bad_input_gets_a_field_error_and_reserves_nothing(keyed, fields, field, words) -> None:
+    response = _post(keyed.client("member"), **fields)
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert field in errors and words in " ".join(errors[field])
+    assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
+
+
+def test_errors_are_in_the_users_language(keyed) -> None:
+    response = _post(keyed.client("member", HTTP_ACCEPT_LANGUAGE="zh-hans"), duration="6")
+    assert "秒" in " ".join(response.context["form"].errors["duration"])
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "empty"),
+        (b"not an image at all", "not a JPEG"),
+        (images.png_bomb(), "too many pixels"),
+        (images.solid(400, 1600), "too long and thin"),
+        (images.animated_png(), "Animated"),
+    ],
+)
+def test_bad_uploads_are_refused_on_the_field(keyed, data, words) -> None:
+    before = media_files()
+    response = _post(
+        keyed.client("member"), mode="i2v_first_720p", prompt="", first_image=_upload(data)
+    )
+    assert words in " ".join(response.context["form"].errors.get("first_image", [])), (
+        response.context["form"].errors
+    )
+    assert not Generation.objects.exists() and media_files() == before
+
+
+def test_first_and_last_frames_must_share_a_ratio(keyed) -> None:
+    response = _post(
+        keyed.client("member"),
+        mode="i2v_first_tail_720p",
+        first_image=_upload(images.solid(1280, 720)),
+        last_image=_upload(images.solid(720, 1280)),
+    )
+    assert "same aspect ratio" in " ".join(response.context["form"].errors["last_image"])
+    assert not Generation.objects.exists()
+
+
+def test_uploads_keep_original_and_fitted_versions(keyed) -> None:
+    big = images.gradient(5000, 2812, "PNG")
+    response = _post(
+        keyed.client("member"),
+        mode="i2v_first_720p",
+        prompt="",
+        first_image=_upload(big, "big.png"),
+    )
+    assert response.status_code == 302
+    image = Generation.objects.get().images.get()
+    with default_storage.open(image.original.name) as handle:
+        assert handle.read() == big
+    assert (image.width, image.height, image.aspect_ratio) == (2560, 1440, "16:9")
+    assert image.original.name.endswith(".png") and image.original_name == "big.png"
+
+
+def test_quota_refusal_says_whats_left_and_creates_nothing(keyed) -> None:
+    keyed.team.quota_cny = Decimal("2.00")
+    keyed.team.save()
+    before = media_files()
+    response = _post(
+        keyed.client("member"),
+        mode="i2v_first_720p",
+        prompt="",
+        first_image=_upload(images.solid(800, 600)),
+    )
+    page = response.content.decode()
+    assert response.status_code == 400 and "Not enough quota" in page and "2.00 CNY" in page
+    assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
+    assert media_files() == before
+
+
+def test_gateway_models_appear_only_with_a_gateway_key(keyed) -> None:
+    page = keyed.client("member").get(reverse("studio", args=["team-a"])).content.decode()
+    assert "doubao-seedance" not in page and "t2v_720p" in page
+    add_credential(
+        keyed.team,
+        kind=CredentialKind.GATEWAY,
+        access_key="",
+        secret="k",
+        default=False,
+        label="gw",
+    )
+    page = keyed.client("member").get(reverse("studio", args=["team-a"])).content.decode()
+    assert "doubao-seedance-1-0-pro-250528" in page
+
+
+def test_estimate_follows_mode_duration_and_price_table(keyed) -> None:
+    client = keyed.client("viewer")
+    data = client.get(
+        reverse("estimate", args=["team-a"]), {"mode": "t2v_1080p", "duration": "10"}
+    ).json()
+    assert data == {
+        "cost_cny": "8.00",
+        "price_cny_per_second": "0.800",
+        "is_estimate": False,
+        "left_cny": "100.00",
+        "left_seconds": None,
+        "fits": True,
+        "resets_at": data["resets_at"],
+    }
+    data = client.get(
+        reverse("estimate", args=["team-a"]), {"mode": "i2v_first_720p", "duration": "5"}
+    ).json()
+    assert data["is_estimate"] is True
+    assert (
+        client.get(
+            reverse("estimate", args=["team-a"]), {"mode": "t2v_720p", "duration": "6"}
+        ).status_code
+        == 400
+    )
+
+
+def test_status_endpoint_reports_only_this_teams_jobs(keyed) -> None:
+    mine = make_job(keyed.team)
+    theirs = make_job(keyed.other_team) if add_credential(keyed.other_team) else None
+    data = (
+        keyed.client("viewer")
+        .get(reverse("jobs-status", args=["team-a"]), {"ids": f"{mine.pk},{theirs.pk}"})
+        .json()
+    )
+    assert [job["id"] for job in data["jobs"]] == [mine.pk]
+    assert data["jobs"][0]["status"] == "queued" and data["jobs"][0]["can_cancel"] is True
+
+
+def test_job_page_shows_parameters_and_request_id(keyed) -> None:
+    job = make_job(keyed.team, prompt="<script>alert(1)</script>")
+    Generation.objects.filter(pk=job.pk).update(
+        upstream_request_id="REQ-123", aigc_meta_tagged=True
+    )
+    page = (
+        keyed.client("viewer").get(reverse("job-detail", args=["team-a", job.pk])).content.decode()
+    )
+    assert "REQ-123" in page and "tagged" in page and "jimeng_t2v_v30" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+
+
+def test_cancel_releases_and_only_before_submission(keyed) -> None:
+    job = make_job(keyed.team)
+    assert (
+        keyed.client("viewer").post(reverse("job-cancel", args=["team-a", job.pk])).status_code
+        == 403
+    )
+    keyed.client("member").post(reverse("job-cancel", args=["team-a", job.pk]))
+    job.refresh_from_db()
+    assert job.status == Status.CANCELLED
+    kinds = LedgerEntry.objects.filter(generation=job).order_by("pk").values_list("kind", flat=True)
+    assert list(kinds) == ["reserve", "release"]
+    other = make_job(keyed.team)
+    Generation.objects.filter(pk=other.pk).update(status=Status.SUBMITTED, upstream_task_id="1")
+    keyed.client("member").post(reverse("job-cancel", args=["team-a", other.pk]))
+    other.refresh_from_db()
+    assert other.status == Status.SUBMITTED
+
+
+def test_retry_makes_a_new_job_with_the_same_inputs(keyed) -> None:
+    failed = make_job(keyed.team, "i2v_first_720p", prompt="again", seed=7)
+    pipeline.fail(failed, "50516", "risk")
+    response = keyed.client("member").post(reverse("job-retry", args=["team-a", failed.pk]))
+    retry = Generation.objects.exclude(pk=failed.pk).get()
+    assert response.status_code == 302
+    assert (retry.mode, retry.prompt, retry.seed, retry.retry_of_id) == (
+        "i2v_first_720p",
+        "again",
+        7,
+        failed.pk,
+    )
+    original, copy = failed.images.get(), retry.images.get()
+    assert copy.fitted.name != original.fitted.name
+    with (
+        default_storage.open(copy.fitted.name) as a,
+        default_storage.open(original.fitted.name) as b,
+    ):
+        assert a.read() == b.read()
+
+
+def _ready(team, mode: str = "t2v_720p", **fields) -> Generation:
+    return mark_ready(make_job(team, mode, **fields))
+
+
+def test_media_goes_through_access_checks_and_signed_urls(keyed) -> None:
+    job = _ready(keyed.team)
+    client = keyed.client("viewer")
+    redirect = client.get(reverse("job-media", args=["team-a", job.pk, "video"]))
+    assert redirect.status_code == 302 and redirect["Location"].startswith("/m/")
+    full = client.get(redirect["Location"])
+    assert full.status_code == 200 and b"".join(full.streaming_content) == b"0123456789" * 100
+    part = Client().get(redirect["Location"], HTTP_RANGE="bytes=10-19")
+    assert part.status_code == 206 and part["Content-Range"] == "bytes 10-19/1000"
+    assert b"".join(part.streaming_content) == b"0123456789"
+    assert Client().get(redirect["Location"], HTTP_RANGE="bytes=5000-").status_code == 416
+    download = client.get(reverse("job-media", args=["team-a", job.pk, "download"]))
+    assert "attachment" in Client().get(download["Location"])["Content-Disposition"]
+    assert (
+        keyed.client("outsider")
+        .get(reverse("job-media", args=["team-a", job.pk, "video"]))
+        .status_code
+        == 404
+    )
+    tampered = redirect["Location"][:-4] + "abcd/"
+    assert Client().get(tampered).status_code == 404
+
+
+def test_signed_media_urls_expire(keyed, settings) -> None:
+    job = _ready(keyed.team)
+    url = keyed.client("viewer").get(reverse("job-media", args=["team-a", job.pk, "poster"]))[
+        "Location"
+    ]
+    settings.MEDIA_URL_TTL_SECONDS = -1
+    assert Client().get(url).status_code == 404
+
+
+def test_gallery_filters_totals_and_pages(keyed) -> None:
+    for n in range(3):
+        _ready(keyed.team, prompt=f"river boat {n}", user=keyed.member)
+    _ready(keyed.team, "t2v_1080p", prompt="mountain", user=keyed.owner, seconds=10)
+    failed = make_job(keyed.team, prompt="broken")
+    pipeline.fail(failed, "50516", "")
+    client = keyed.client("viewer")
+    page = client.get(reverse("gallery", args=["team-a"]))
+    assert page.context["totals"] == {"count": 5, "seconds": 25, "cost": Decimal("17.00")}
+    assert (
+        client.get(reverse("gallery", args=["team-a"]), {"q": "river"}).context["totals"]["count"]
+        == 3
+    )
+    assert (
+        client.get(reverse("gallery", args=["team-a"]), {"mode": "t2v_1080p"}).context["totals"][
+            "count"
+        ]
+        == 1
+    )
+    assert (
+        client.get(reverse("gallery", args=["team-a"]), {"status": "failed"}).context["totals"][
+            "count"
+        ]
+        == 1
+    )
+    author = client.get(reverse("gallery", args=["team-a"]), {"author": keyed.owner.pk})
+    assert author.context["totals"]["count"] == 1
+    today = timezone.localdate()
+    dated = client.get(
+        reverse("gallery", args=["team-a"]), {"since": today - timedelta(days=1), "until": today}
+    )
+    assert dated.context["totals"]["count"] == 5
+    assert (
+        client.get(
+            reverse("gallery", args=["team-a"]), {"since": today + timedelta(days=1)}
+        ).context["totals"]["count"]
+        == 0
+    )
+    bad = client.get(
+        reverse("gallery", args=["team-a"]), {"since": today, "until": today - timedelta(days=2)}
+    )
+    assert bad.status_code == 200 and "before the start date" in bad.content.decode()
+
+
+def test_gallery_pages(keyed) -> None:
+    for _ in range(30):
+        make_job(keyed.team)
+    client = keyed.client("viewer")
+    first = client.get(reverse("gallery", args=["team-a"]))
+    second = client.get(reverse("gallery", args=["team-a"]), {"page": 2})
+    assert len(first.context["page"]) == 24 and len(second.context["page"]) == 6
+    assert keyed.client("outsider").get(reverse("gallery", args=["team-a"])).status_code == 404
+
+
+def _share(client: Client, *ids: int, **extra) -> str:
+    client.post(
+        reverse("share-create", args=["team-a"]), {"generations": [str(i) for i in ids], **extra}
+    )
+    page = client.get(reverse("share-list", args=["team-a"])).content.decode()
+    return re.search(r'value="http://testserver(/s/[^"]+)"', page).group(1)
+
+
+def test_a_share_link_shows_only_the_shared_items(keyed) -> None:
+    shared = _ready(keyed.team, prompt="Shared <b>kite</b>", user=keyed.member)
+    hidden = _ready(keyed.team, prompt="Secret project", user=keyed.member)
+    path = _share(keyed.client("viewer"), shared.pk)
+    page = Client().get(path)
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Shared &lt;b&gt;kite&lt;/b&gt;" in html and "Secret project" not in html
+    assert "member@example.com" not in html and "member" not in html.lower().split("</head>")[1]
+    assert "¥" not in html and "CNY" not in html
+    assert 'property="og:video"' in html and 'property="og:image"' in html
+    assert Client().get(f"{path}{hidden.pk}/video").status_code == 404
+    video = Client().get(f"{path}{shared.pk}/video")
+    assert video.status_code == 302
+    assert ShareLink.objects.get().view_count == 1
+
+
+def test_albums_and_view_counts(keyed) -> None:
+    jobs = [_ready(keyed.team, prompt=f"album {n}") for n in range(3)]
+    path = _share(keyed.client("member"), *[job.pk for job in jobs], title="Trip")
+    html = Client().get(path).content.decode()
+    assert html.count('data-testid="shared-item"') == 3 and "Trip" in html
+    Client().get(path)
+    page = keyed.client("viewer").get(reverse("share-list", args=["team-a"])).content.decode()
+    assert 'data-testid="views">2<' in page
+
+
+def test_revoked_and_expired_links_answer_404(keyed) -> None:
+    job = _ready(keyed.team)
+    path = _share(keyed.client("member"), job.pk)
+    link = ShareLink.objects.get()
+    revoke = reverse("share-revoke", args=["team-a", link.pk])
+    assert keyed.client("outsider").post(revoke).status_code == 404
+    keyed.client("viewer").post(revoke)  # the team's links are the team's to revoke
+
+    assert Client().get(path).status_code == 404
+    assert Client().get(f"{path}{job.pk}/poster").status_code == 404
+    expiring = _share(keyed.client("member"), job.pk, expires_in_days="1")
+    ShareLink.objects.filter(revoked_at__isnull=True).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert Client().get(expiring).status_code == 404
+
+
+def test_share_keys_are_long_and_unguessable(keyed) -> None:
+    job = _ready(keyed.team)
+    path = _share(keyed.client("member"), job.pk)
+    key = path.split("/")[2]
+    assert len(key) >= 10 + 32
+    tampered = key[:-1] + ("y" if key.endswith("x") else "x")  # one character off
+    assert Client().get(f"/s/{tampered}/").status_code == 404
+    assert Client().get(f"/s/{key[:10]}/").status_code == 404
+
+
+def test_outsiders_cannot_share_another_teams_videos(keyed) -> None:
+    job = _ready(keyed.team)
+    keyed.client("outsider").post(
+        reverse("share-create", args=["team-b"]), {"generations": [str(job.pk)]}
+    )
+    assert not ShareLink.objects.exists()

@@ -1,0 +1,212 @@
+"""Teams, roles and invitations: who may do what, and the last-owner rule."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from generations import services
+from generations.models import Invitation, Membership, Role, Team
+from tests.cast import make_user
+
+pytestmark = pytest.mark.django_db
+
+
+def _member(cast, role: str) -> Membership:
+    return Membership.objects.get(team=cast.team, user=cast.users[role])
+
+
+def test_creating_a_team_makes_you_its_owner(cast) -> None:
+    client = cast.client("viewer")
+    response = client.post(reverse("team-list"), {"name": "My 新团队"})
+    team = Team.objects.get(name="My 新团队")
+    assert response.status_code == 302 and team.slug.startswith("my")
+    assert Membership.objects.get(team=team, user=cast.viewer).role == Role.OWNER
+
+
+def test_current_team_is_shown_on_every_page_and_switches(cast) -> None:
+    Membership.objects.create(team=cast.other_team, user=cast.member, role=Role.VIEWER)
+    client = cast.client("member")
+    page = client.get(reverse("team-detail", args=["team-b"])).content.decode()
+    assert 'data-testid="current-team">Team B<' in page
+    page = client.get(reverse("team-list")).content.decode()
+    assert 'data-testid="current-team">Team B<' in page  # remembered across pages
+    client.get(reverse("team-detail", args=["team-a"]))
+    assert client.get(reverse("home"))["Location"] == reverse("studio", args=["team-a"])
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("owner", 200), ("admin", 200), ("member", 200), ("viewer", 200), ("outsider", 404)],
+)
+def test_team_page_access(cast, role: str, status: int) -> None:
+    assert cast.client(role).get(reverse("team-detail", args=["team-a"])).status_code == status
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(cast) -> None:
+    response = Client().get(reverse("team-detail", args=["team-a"]))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(
+    ("role", "status"),
+    [("owner", 302), ("admin", 302), ("member", 403), ("viewer", 403), ("outsider", 404)],
+)
+def test_inviting_needs_admin(cast, role: str, status: int) -> None:
+    response = cast.client(role).post(
+        reverse("invitation-create", args=["team-a"]), {"role": "member"}
+    )
+    assert response.status_code == status
+    assert Invitation.objects.count() == (1 if status == 302 else 0)
+
+
+def _invite(cast, role: str = "member", by: str = "owner") -> str:
+    client = cast.client(by)
+    client.post(
+        reverse("invitation-create", args=["team-a"]), {"role": role, "email": "new@example.com"}
+    )
+    page = client.get(reverse("team-detail", args=["team-a"])).content.decode()
+    return re.search(r'value="http://testserver(/invite/[^"]+)"', page).group(1)
+
+
+def test_invitation_link_is_shown_once_and_mailed(cast, mailoutbox) -> None:
+    path = _invite(cast)
+    assert len(mailoutbox) == 1 and path in mailoutbox[0].body
+    again = cast.client("owner").get(reverse("team-detail", args=["team-a"])).content.decode()
+    assert path not in again
+
+
+def test_accepting_an_invitation_joins_with_its_role(cast) -> None:
+    path = _invite(cast, role="viewer")
+    newcomer = make_user("newcomer")
+    client = Client()
+    client.force_login(newcomer)
+    assert client.get(path).status_code == 200
+    response = client.post(path)
+    assert response.status_code == 302
+    assert Membership.objects.get(team=cast.team, user=newcomer).role == Role.VIEWER
+
+
+def test_an_invitation_works_once(cast) -> None:
+    path = _invite(cast)
+    first, second = make_user("first"), make_user("second")
+    for user in (first, second):
+        client = Client()
+        client.force_login(user)
+        response = client.post(path)
+    assert Membership.objects.filter(team=cast.team, user=first).exists()
+    assert not Membership.objects.filter(team=cast.team, user=second).exists()
+    assert response.status_code == 409 and "already been used" in response.content.decode()
+
+
+def test_an_expired_invitation_is_refused(cast) -> None:
+    path = _invite(cast)
+    Invitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    client = Client()
+    client.force_login(make_user("late"))
+    assert client.get(path).status_code == 410
+    response = client.post(path)
+    assert response.status_code == 409 and "expired" in response.content.decode()
+    assert not Membership.objects.filter(team=cast.team, user__username="late").exists()
+
+
+def test_a_revoked_invitation_is_refused(cast) -> None:
+    path = _invite(cast)
+    invitation = Invitation.objects.get()
+    assert (
+        cast.client("member")
+        .post(reverse("invitation-revoke", args=["team-a", invitation.pk]))
+        .status_code
+        == 403
+    )
+    cast.client("admin").post(reverse("invitation-revoke", args=["team-a", invitation.pk]))
+    client = Client()
+    client.force_login(make_user("late"))
+    response = client.post(path)
+    assert response.status_code == 409 and "revoked" in response.content.decode()
+
+
+def test_an_unknown_invitation_token_is_404(cast) -> None:
+    assert (
+        cast.client("outsider").get(reverse("invitation-accept", args=["nope"])).status_code == 404
+    )
+
+
+def test_admins_cannot_invite_or_make_owners(cast) -> None:
+    cast.client("admin").post(reverse("invitation-create", args=["team-a"]), {"role": "owner"})
+    assert not Invitation.objects.exists()
+    member = _member(cast, "member")
+    cast.client("admin").post(reverse("member-role", args=["team-a", member.pk]), {"role": "owner"})
+    member.refresh_from_db()
+    assert member.role == Role.MEMBER
+
+
+def test_admin_changes_roles_and_removes_members(cast) -> None:
+    viewer = _member(cast, "viewer")
+    client = cast.client("admin")
+    client.post(reverse("member-role", args=["team-a", viewer.pk]), {"role": "member"})
+    viewer.refresh_from_db()
+    assert viewer.role == Role.MEMBER
+    client.post(reverse("member-remove", args=["team-a", viewer.pk]))
+    assert not Membership.objects.filter(pk=viewer.pk).exists()
+
+
+def test_members_cannot_manage(cast) -> None:
+    viewer = _member(cast, "viewer")
+    assert (
+        cast.client("member")
+        .post(reverse("member-role", args=["team-a", viewer.pk]), {"role": "admin"})
+        .status_code
+        == 403
+    )
+    assert (
+        cast.client("viewer").post(reverse("member-remove", args=["team-a", viewer.pk])).status_code
+        == 403
+    )
+    assert (
+        cast.client("outsider")
+        .post(reverse("member-remove", args=["team-a", viewer.pk]))
+        .status_code
+        == 404
+    )
+
+
+def test_other_teams_members_are_not_reachable(cast) -> None:
+    outsider = Membership.objects.get(team=cast.other_team)
+    response = cast.client("owner").post(reverse("member-remove", args=["team-a", outsider.pk]))
+    assert response.status_code == 404
+    assert Membership.objects.filter(pk=outsider.pk).exists()
+
+
+def test_last_owner_cannot_be_demoted_removed_or_leave(cast) -> None:
+    owner = _member(cast, "owner")
+    client = cast.client("owner")
+    client.post(reverse("member-role", args=["team-a", owner.pk]), {"role": "admin"})
+    owner.refresh_from_db()
+    assert owner.role == Role.OWNER
+    response = client.post(reverse("team-leave", args=["team-a"]), follow=True)
+    assert "last owner" in response.content.decode()
+    assert Membership.objects.filter(pk=owner.pk).exists()
+    with pytest.raises(services.Refused):
+        services.remove_member(actor=owner, member=owner)
+
+
+def test_with_two_owners_one_may_leave(cast) -> None:
+    admin = _member(cast, "admin")
+    services.change_role(actor=_member(cast, "owner"), member=admin, role=Role.OWNER)
+    cast.client("owner").post(reverse("team-leave", args=["team-a"]))
+    assert not Membership.objects.filter(team=cast.team, user=cast.owner).exists()
+    admin.refresh_from_db()
+    with pytest.raises(services.Refused, match="last owner"):
+        services.leave_team(member=admin)
+
+
+def test_viewer_may_leave(cast) -> None:
+    response = cast.client("viewer").post(reverse("team-leave", args=["team-a"]))
+    assert response.status_code == 302
+    assert not Membership.objects.filter(team=cast.team, user=cast.viewer).exists()
