@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import tempfile
+import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -191,8 +194,32 @@ def _retry_database(step: Callable[[], Any], generation: Generation, what: str) 
             delay = min(5.0, delay * 2)
 
 
+@contextmanager
+def _alarm_held() -> Iterator[None]:
+    """Hold off django-q2's task timeout (it raises from a SIGALRM handler) while a job
+    is claimed, sent and recorded: an exception between sending and recording would
+    leave a task paid for upstream with no id here. An alarm that comes meanwhile goes
+    off right after; the cluster's guard still kills a task that overruns by 3 s more."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # Python runs signal handlers in the main thread only
+        return
+    fired: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda signum, frame: fired.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGALRM, previous)
+        if fired:
+            signal.raise_signal(signal.SIGALRM)
+
+
 def submit(generation: Generation, owner: str) -> None:
     """Send the job upstream exactly once; store the task id the upstream gave it."""
+    with _alarm_held():
+        _submit(generation, owner)
+
+
+def _submit(generation: Generation, owner: str) -> None:
     claimed = Generation.objects.filter(
         pk=generation.pk, status=Status.QUEUED, lease_owner=owner
     ).update(
@@ -529,12 +556,15 @@ class Round:
     wait: float = 1.0  # until something may be done again
 
 
-def dispatch_round(owner: str, *, batch: int = 50) -> Round:
-    """One pass over due work, within each upstream account's rate."""
+def dispatch_round(owner: str, *, batch: int = 50, until: float | None = None) -> Round:
+    """One pass over due work, within each upstream account's rate, taking no new work
+    after `until` (monotonic) so that a dispatcher ends its slice on time."""
     now = _now()
     result = Round()
     blocked: set[str] = set()
     for generation in _due(now, batch):
+        if until is not None and time.monotonic() >= until:
+            break
         credential = generation.credential
         key = credential.fingerprint if credential else f"none:{generation.pk}"
         if key in blocked:
@@ -592,7 +622,7 @@ def dispatch(slot: int) -> str:
             if slot == 0 and time.monotonic() - recovered_at > RECOVER_EVERY_SECONDS:
                 recover()  # cheap, indexed queries: dropped work resumes within seconds
                 recovered_at = time.monotonic()
-            done = dispatch_round(owner)
+            done = dispatch_round(owner, until=deadline)
             actions += done.actions
             if time.monotonic() >= deadline:
                 break

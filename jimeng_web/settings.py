@@ -271,6 +271,16 @@ Q_CLUSTER = {
 }
 if Q_CLUSTER["timeout"] >= Q_CLUSTER["retry"]:  # type: ignore[operator]
     raise ImproperlyConfigured("Q_TIMEOUT must be smaller than Q_RETRY.")
+# A dispatcher takes work until its slice ends; the last submit may then take the whole
+# submit timeout. All of it, with room for a slow database, must fit in the task timeout.
+DISPATCH_HEADROOM_SECONDS = 10
+_DISPATCH_WORST_SECONDS = DISPATCH_SLICE_SECONDS + JIMENG_SUBMIT_TIMEOUT + DISPATCH_HEADROOM_SECONDS
+if float(Q_CLUSTER["timeout"]) < _DISPATCH_WORST_SECONDS:  # type: ignore[arg-type]
+    raise ImproperlyConfigured(
+        f"DISPATCH_SLICE_SECONDS + JIMENG_SUBMIT_TIMEOUT + {DISPATCH_HEADROOM_SECONDS} s "
+        f"must not exceed Q_TIMEOUT ({DISPATCH_SLICE_SECONDS:g} + {JIMENG_SUBMIT_TIMEOUT:g} "
+        f"+ {DISPATCH_HEADROOM_SECONDS} > {Q_CLUSTER['timeout']})."
+    )
 
 # --- Sign-in, sessions and security ----------------------------------------------
 LOGIN_URL = "login"

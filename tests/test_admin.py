@@ -230,3 +230,29 @@ def test_requeue_and_cancel_actions(cast, operator) -> None:
     operator.post(url, {"action": "requeue", "_selected_action": [stuck.pk]})
     stuck.refresh_from_db()
     assert stuck.next_action_at is not None
+
+
+def test_a_dispatch_slice_longer_than_the_task_timeout_is_refused(tmp_path) -> None:
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "jimeng_web.settings",
+        "DATA_DIR": str(tmp_path),
+        "Q_TIMEOUT": "30",
+        "Q_RETRY": "40",
+        "JIMENG_SUBMIT_TIMEOUT": "10",
+        "DISPATCH_SLICE_SECONDS": "20",
+    }
+    run = [sys.executable, str(ROOT / "manage.py"), "check"]
+    refused = subprocess.run(run, env=env, capture_output=True, text=True, check=False)
+    assert refused.returncode != 0
+    assert "DISPATCH_SLICE_SECONDS + JIMENG_SUBMIT_TIMEOUT + 10 s must not exceed" in (
+        refused.stderr
+    )
+    accepted = subprocess.run(
+        run,
+        env={**env, "DISPATCH_SLICE_SECONDS": "10"},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert accepted.returncode == 0, accepted.stderr

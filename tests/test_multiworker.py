@@ -55,7 +55,7 @@ def test_three_workers_share_the_load_fairly_within_the_rate(
         "Q_WORKERS": "2",
         "POLL_EXPECTED_SECONDS": "3",
         "POLL_MIN_INTERVAL": "1",
-        "DISPATCH_SLICE_SECONDS": "30",
+        "DISPATCH_SLICE_SECONDS": "10",
     }
     workers = [start_worker(**overrides) for _ in range(3)]
     # The worst order for a first-come queue: all of the big team's jobs first.

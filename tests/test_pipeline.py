@@ -3,6 +3,7 @@ and every way a job can fail, each releasing its reservation."""
 
 from __future__ import annotations
 
+import signal
 import time
 from datetime import timedelta
 from decimal import Decimal
@@ -370,3 +371,37 @@ def test_a_restarted_worker_starts_dispatchers_even_after_a_recent_kick(cast, se
     assert pipeline.kick(after_start="host:1234") == 0  # the other workers of that start
     assert _queued_dispatchers() == before + settings.DISPATCH_SLOTS
     get_broker().purge_queue()
+
+
+def test_a_task_timeout_cannot_cut_a_submit_in_half(studio, emulator) -> None:
+    """django-q2 ends an overrunning task by raising from SIGALRM. If that landed between
+    the upstream accepting a job and its task id being stored, the job would be paid for
+    and lost. The alarm waits until the submit is recorded, then goes off."""
+
+    class TaskTimeout(Exception):
+        pass
+
+    def on_alarm(signum, frame):  # type: ignore[no-untyped-def]
+        raise TaskTimeout
+
+    job = make_job(studio.team)
+    Generation.objects.filter(pk=job.pk).update(lease_owner="d")
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.001)  # due long before the request returns
+        with pytest.raises(TaskTimeout):
+            pipeline.submit(job, "d")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    job.refresh_from_db()
+    assert job.status == Status.SUBMITTED and job.upstream_task_id
+    assert [task.id for task in emulator.store.tasks()] == [job.upstream_task_id]
+
+
+def test_a_dispatch_round_takes_no_new_work_after_its_slice(studio, emulator) -> None:
+    for _ in range(3):
+        make_job(studio.team)
+    round_ = pipeline.dispatch_round("d", until=time.monotonic() - 1)
+    assert round_.actions == 0 and emulator.submits() == 0
+    assert Generation.objects.filter(status=Status.QUEUED, lease_owner="").count() == 3

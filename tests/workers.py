@@ -20,6 +20,7 @@ from django.db import connection
 from tests.conftest import TEST_CREDENTIALS_KEYS
 
 ROOT = Path(__file__).resolve().parent.parent
+STOP_GRACE_SECONDS = 5.0
 
 
 def database_url() -> str:
@@ -47,7 +48,7 @@ def worker_environment(tmp: Path, **overrides: str) -> dict[str, str]:
         "Q_RETRY": "40",
         "Q_POLL": "0.1",
         "Q_MAX_ATTEMPTS": "5",
-        "DISPATCH_SLICE_SECONDS": "20",
+        "DISPATCH_SLICE_SECONDS": "10",
         "DISPATCH_LEASE_SECONDS": "3",
         "ARCHIVE_LEASE_SECONDS": "10",
         "POLL_EXPECTED_SECONDS": "3",
@@ -92,17 +93,27 @@ class Worker:
         self.process.wait(timeout=10)
         self.kills += 1
 
-    def stop(self) -> None:
-        if self.process is None or self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+    def terminate(self) -> None:
+        """Ask the cluster to stop, without waiting for it."""
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+
+    def reap(self, deadline: float) -> None:
+        """Wait until `deadline` (monotonic) for a terminated cluster, then SIGKILL it.
+        The test is over and every job's state is in the database, so a cluster slow to
+        wind down (django-q2 waits out its workers) need not hold up the suite."""
+        if self.process is not None and self.process.poll() is None:
+            try:
+                self.process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
         if self._log:
             self._log.close()
+
+    def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        self.terminate()
+        self.reap(time.monotonic() + grace)
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
@@ -127,8 +138,11 @@ def start_worker(tmp_path: Path) -> Iterator:  # type: ignore[type-arg]
         return worker
 
     yield start
+    for worker in started:  # all at once: their grace periods run side by side
+        worker.terminate()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
     for worker in started:
-        worker.stop()
+        worker.reap(deadline)
 
 
 def wait_for(predicate, timeout: float, what: str, worker: Worker | None = None) -> None:  # type: ignore[no-untyped-def]
