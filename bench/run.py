@@ -96,7 +96,8 @@ def _ordered(text: str, stack: str) -> str:
             text = text.replace(found.group(0), "")
     marker = f"<!-- results:{stack} -->"
     joined = "\n".join(blocks[name] for name in BENCHMARKS if name in blocks)
-    return text.replace(marker + "\n", f"{marker}\n{joined}", 1)
+    text = text.replace(marker + "\n", f"{marker}\n{joined}", 1)
+    return re.sub(r"\n{3,}", "\n\n", text)  # the blank lines the moved blocks left
 
 
 def main() -> int:
