@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.harness import SANDBOX_AK, SANDBOX_SK, Stack
+from bench.harness import Stack
 
 WORKER_ENV = {
     "Q_WORKERS": "3",
@@ -283,18 +283,7 @@ def main() -> int:
         stack.env["DATABASE_URL"] = f"sqlite:///{stack.root / 'db.sqlite3'}?timeout=2"
     stack.manage("migrate", "--noinput")
     stack.django()
-    from generations.models import Credential, Team
-
-    team = Team.objects.create(name="Chaos", slug="chaos")
-    credential = Credential(
-        team=team,
-        kind="volcengine",
-        label="emulator",
-        is_default=True,
-        endpoint=f"{stack.emulator_url}/sandbox/volcengine/",
-    )
-    credential.set_secrets(access_key=SANDBOX_AK, secret=SANDBOX_SK)
-    credential.save()
+    stack.emulator_team("chaos")
 
     started = time.monotonic()
     chaos = Chaos(stack, args.seed)

@@ -92,18 +92,11 @@ def _p95(values: list[float]) -> float:
 
 def run(pg: bool) -> Table:
     stack = Stack("gallery", pg=pg)
-    production = {"DEBUG": "false", "HTTPS": "false", "ALLOWED_HOSTS": "testserver,127.0.0.1"}
-    stack.manage("migrate", "--noinput", **production)
-    stack.manage("collectstatic", "--noinput", **production)
-    stack.django(**production)
-    from django.contrib.auth import get_user_model
+    user, team = stack.production_site("testserver,127.0.0.1")
     from django.test import Client
 
-    from generations.models import Generation, Membership, Role, Team
+    from generations.models import Generation
 
-    user = get_user_model().objects.create_user("bench", password="bench-password-1")
-    team = Team.objects.create(name="Bench", slug="bench")
-    Membership.objects.create(team=team, user=user, role=Role.OWNER)
     client = Client()
     client.force_login(user)
     table = Table(

@@ -19,11 +19,13 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_AK, SANDBOX_SK = "AKLTbenchAccessKey", "bench-secret-key"
+BENCH_PASSWORD = "bench-password-1"
 
 
 def free_port() -> int:
@@ -138,6 +140,39 @@ class Stack:
         import django
 
         django.setup()
+
+    def production_site(self, hosts: str) -> tuple[Any, Any]:
+        """Switch this stack to the production settings (for every process it starts from
+        now on), migrate and collect static files as `make serve` does, set Django up
+        here, and create a team owned by user `bench` (password BENCH_PASSWORD)."""
+        self.env.update({"DEBUG": "false", "HTTPS": "false", "ALLOWED_HOSTS": hosts})
+        self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput")
+        self.django()
+        from django.contrib.auth import get_user_model
+
+        from generations.models import Membership, Role, Team
+
+        user = get_user_model().objects.create_user("bench", password=BENCH_PASSWORD)
+        team = Team.objects.create(name="Bench", slug="bench")
+        Membership.objects.create(team=team, user=user, role=Role.OWNER)
+        return user, team
+
+    def emulator_team(self, slug: str) -> Any:
+        """A team whose default key is the emulator's (start the emulator first)."""
+        from generations.models import Credential, Team
+
+        team = Team.objects.create(name=slug.title(), slug=slug)
+        credential = Credential(
+            team=team,
+            kind="volcengine",
+            label="emulator",
+            is_default=True,
+            endpoint=f"{self.emulator_url}/sandbox/volcengine/",
+        )
+        credential.set_secrets(access_key=SANDBOX_AK, secret=SANDBOX_SK)
+        credential.save()
+        return team
 
     def manage(self, *args: str, **overrides: str) -> None:
         subprocess.run(

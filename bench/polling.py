@@ -8,7 +8,7 @@ import random
 import statistics
 import time
 
-from bench.harness import SANDBOX_AK, SANDBOX_SK, Stack
+from bench.harness import Stack
 from bench.report import Table
 
 SCALE = 6  # 30–180 s become 5–30 s
@@ -88,20 +88,11 @@ def run(pg: bool) -> Table:
     stack.django()
     from django.conf import settings
 
-    from generations.models import Credential, Generation, Status, Team
+    from generations.models import Generation, Status
     from sandbox.store import Store
 
     stack.start_emulator(SANDBOX_QPS="100")
-    team = Team.objects.create(name="Bench", slug="bench")
-    credential = Credential(
-        team=team,
-        kind="volcengine",
-        label="emulator",
-        is_default=True,
-        endpoint=f"{stack.emulator_url}/sandbox/volcengine/",
-    )
-    credential.set_secrets(access_key=SANDBOX_AK, secret=SANDBOX_SK)
-    credential.save()
+    team = stack.emulator_team("bench")
     store = Store(settings.SANDBOX_DIR)
     jobs = _jobs(seed=2026)
     warm = _jobs(seed=7)[:: JOBS_PER_KIND // WARM_UP_PER_KIND]

@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from datetime import timedelta
 
-from bench.harness import SANDBOX_AK, SANDBOX_SK, Stack, process_usage
+from bench.harness import Stack, process_usage
 from bench.report import Table
 
 QPS = 10
@@ -187,21 +187,14 @@ def run(pg: bool) -> Table:
     stack.django()
     from django.conf import settings
 
-    from generations.models import Credential, Generation, Status, Team
+    from generations.models import Generation, Status
     from sandbox.store import Store
 
     stack.start_emulator(SANDBOX_QPS=str(QPS))
     rng = random.Random(2026)
-    endpoint = f"{stack.emulator_url}/sandbox/volcengine/"
     teams = []
     for slug, count in TEAMS:
-        team = Team.objects.create(name=slug.title(), slug=slug)
-        credential = Credential(
-            team=team, kind="volcengine", label="emulator", is_default=True, endpoint=endpoint
-        )
-        credential.set_secrets(access_key=SANDBOX_AK, secret=SANDBOX_SK)
-        credential.save()
-        teams.append((team, count))
+        teams.append((stack.emulator_team(slug), count))
     _seed_history(teams[0][0], rng)
 
     worker = stack.start_worker(**WORKER)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from bench.harness import SANDBOX_AK, SANDBOX_SK, Stack, sign_in
+from bench.harness import BENCH_PASSWORD, SANDBOX_AK, SANDBOX_SK, Stack, sign_in
 from bench.report import Table
 
 MAX_UPLOAD = 20 * 1024 * 1024
@@ -59,26 +59,18 @@ def _gunicorn_worker(master: int) -> int:
 
 def run(pg: bool) -> Table:
     stack = Stack("upload", pg=pg)
-    production = {"DEBUG": "false", "HTTPS": "false", "ALLOWED_HOSTS": "127.0.0.1"}
-    stack.manage("migrate", "--noinput", **production)
-    stack.manage("collectstatic", "--noinput", **production)
-    stack.django(**production)
-    from django.contrib.auth import get_user_model
-
+    _user, team = stack.production_site("127.0.0.1")
     from generations.jimeng.images import fit_image
-    from generations.models import Credential, Generation, Membership, Role, Team
+    from generations.models import Credential, Generation
 
-    user = get_user_model().objects.create_user("bench", password="bench-password-1")
-    team = Team.objects.create(name="Bench", slug="bench")
-    Membership.objects.create(team=team, user=user, role=Role.OWNER)
     credential = Credential(
         team=team, kind="volcengine", label="k", is_default=True, endpoint="http://127.0.0.1:9/"
     )
     credential.set_secrets(access_key=SANDBOX_AK, secret=SANDBOX_SK)
     credential.save()
 
-    server, base = stack.start_gunicorn(1, **production)
-    session = sign_in(base, "bench", "bench-password-1")
+    server, base = stack.start_gunicorn(1)
+    session = sign_in(base, "bench", BENCH_PASSWORD)
     worker = _gunicorn_worker(server.popen.pid)
     table = Table(
         "Upload path (gunicorn, one worker; first frame of image-to-video)",

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 
 from bench.gallery import _seed
-from bench.harness import Stack, sign_in
+from bench.harness import BENCH_PASSWORD, Stack, sign_in
 from bench.report import Table
 
 GENERATIONS = 10_000
@@ -44,24 +44,16 @@ def run(pg: bool) -> Table:
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is missing: make install-dev installs it from Debian")
     stack = Stack("web", pg=pg)
-    production = {"DEBUG": "false", "HTTPS": "false", "ALLOWED_HOSTS": "127.0.0.1"}
-    stack.manage("migrate", "--noinput", **production)
-    stack.manage("collectstatic", "--noinput", **production)
-    stack.django(**production)
-    from django.contrib.auth import get_user_model
+    user, team = stack.production_site("127.0.0.1")
+    from generations.models import Generation
 
-    from generations.models import Generation, Membership, Role, Team
-
-    user = get_user_model().objects.create_user("bench", password="bench-password-1")
-    team = Team.objects.create(name="Bench", slug="bench")
-    Membership.objects.create(team=team, user=user, role=Role.OWNER)
     _seed(team, user, 0, GENERATIONS)
     ids = ",".join(
         str(pk) for pk in Generation.objects.filter(team=team).values_list("pk", flat=True)[:24]
     )
 
-    _, base = stack.start_gunicorn(2, **production)
-    session = sign_in(base, "bench", "bench-password-1")
+    _, base = stack.start_gunicorn(2)
+    session = sign_in(base, "bench", BENCH_PASSWORD)
     cookie = "; ".join(f"{name}={value}" for name, value in session.cookies.items())
     table = Table(
         f"Web throughput (gunicorn, 2 workers; wrk {' '.join(WRK)}; "
