@@ -58,11 +58,6 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 0, Role.MEMBER: 1, Role.ADMIN: 2, Role.OWNER: 3}
 
 
-class TeamQuerySet(models.QuerySet["Team"]):
-    def for_user(self, user: Any) -> TeamQuerySet:
-        return self.filter(memberships__user=user)
-
-
 class Team(models.Model):
     name = models.CharField(_("name"), max_length=80)
     slug = models.SlugField(_("slug"), max_length=40, unique=True)
@@ -88,8 +83,6 @@ class Team(models.Model):
     dispatched_at = models.DateTimeField(null=True, blank=True, editable=False)
     dispatch_lane = models.PositiveSmallIntegerField(default=0, editable=False)
 
-    objects = TeamQuerySet.as_manager()
-
     class Meta:
         verbose_name = _("team")
         verbose_name_plural = _("teams")
@@ -102,16 +95,8 @@ class Team(models.Model):
     def is_suspended(self) -> bool:
         return self.suspended_at is not None
 
-    def role_of(self, user: Any) -> str | None:
-        if not getattr(user, "is_authenticated", False):
-            return None
-        return self.memberships.filter(user=user).values_list("role", flat=True).first()
-
     def usage(self, period: date | None = None) -> Usage:
         return Usage.of(self, period or month_start())
-
-    def default_credential(self) -> Credential | None:
-        return self.credentials.filter(is_default=True).first()
 
     def suspend(self, reason: str) -> None:
         self.suspended_at = timezone.now()
@@ -631,16 +616,8 @@ class Generation(models.Model):
         return catalog.get_mode(self.mode)
 
     @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE
-
-    @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL
-
-    @property
-    def is_video_ready(self) -> bool:
-        return self.status == Status.READY and bool(self.video)
 
     @property
     def elapsed(self) -> timedelta:

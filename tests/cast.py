@@ -69,3 +69,25 @@ def cast(db) -> Cast:  # type: ignore[no-untyped-def]
         Membership.objects.create(team=team, user=users[role], role=Role(role))
     Membership.objects.create(team=other, user=users["outsider"], role=Role.OWNER)
     return Cast(team, other, users)
+
+
+@pytest.fixture
+def keyed(cast: Cast) -> Cast:
+    """The cast, with team A holding an upstream key so that it can generate."""
+    add_credential(cast.team)
+    return cast
+
+
+def post_generate(client: Any, team: str = "team-a", **fields: Any) -> Any:
+    """Submit the generate form: a valid text-to-video job, changed by `fields`."""
+    from django.urls import reverse
+
+    data = {
+        "mode": "t2v_720p",
+        "prompt": "a kite",
+        "duration": "5",
+        "aspect_ratio": "16:9",
+        "seed": "-1",
+        **fields,
+    }
+    return client.post(reverse("studio", args=[team]), data)

@@ -153,5 +153,5 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-from tests.cast import cast  # noqa: E402,F401 - the shared cast fixture
+from tests.cast import cast, keyed  # noqa: E402,F401 - the shared cast fixtures
 from tests.workers import start_worker  # noqa: E402,F401 - real qcluster processes

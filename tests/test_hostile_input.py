@@ -16,7 +16,7 @@ from PIL import Image
 
 from generations.jimeng.images import MAX_BYTES, MAX_SIDE, MIN_SHORT_SIDE
 from generations.models import Generation, LedgerEntry, ShareLink
-from tests.cast import add_credential, make_user
+from tests.cast import make_user, post_generate
 from tests.corpus.make_corpus import IMAGES, PROMPTS, build
 from tests.pipeline import make_job, mark_ready, media_files
 
@@ -30,31 +30,15 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory
 
 
-@pytest.fixture
-def keyed(cast):
-    add_credential(cast.team)
-    return cast
-
-
-def _post(client: Client, **data) -> object:
-    fields = {
-        "mode": "t2v_720p",
-        "prompt": "a kite",
-        "duration": "5",
-        "aspect_ratio": "16:9",
-        "seed": "-1",
-    }
-    fields.update(data)
-    return client.post(reverse("studio", args=["team-a"]), fields)
-
-
 @pytest.mark.parametrize("name", list(IMAGES))
 def test_hostile_image(keyed, corpus: Path, name: str) -> None:
     item, _ = IMAGES[name]
     upload = io.BytesIO((corpus / name).read_bytes())
     upload.name = name
     before = media_files()
-    response = _post(keyed.client("member"), mode="i2v_first_720p", prompt="", first_image=upload)
+    response = post_generate(
+        keyed.client("member"), mode="i2v_first_720p", prompt="", first_image=upload
+    )
     assert response.status_code in (302, 400), f"{name} → {response.status_code}"
     if item.outcome == "error":
         assert response.status_code == 400
@@ -81,7 +65,7 @@ def test_hostile_image(keyed, corpus: Path, name: str) -> None:
 def test_hostile_prompt(keyed, corpus: Path, name: str) -> None:
     item, _ = PROMPTS[name]
     text = json.loads((corpus / "prompts.json").read_text())[name]
-    response = _post(keyed.client("member"), prompt=text)
+    response = post_generate(keyed.client("member"), prompt=text)
     assert response.status_code in (302, 400)
     if item.outcome == "error":
         assert response.status_code == 400

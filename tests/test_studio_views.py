@@ -17,28 +17,10 @@ from django.utils import timezone
 from generations import pipeline
 from generations.models import CredentialKind, EntryKind, Generation, LedgerEntry, ShareLink, Status
 from tests import images
-from tests.cast import add_credential
+from tests.cast import add_credential, post_generate
 from tests.pipeline import make_job, mark_ready, media_files
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def keyed(cast):
-    add_credential(cast.team)
-    return cast
-
-
-def _post(client: Client, **fields) -> object:
-    data = {
-        "mode": "t2v_720p",
-        "prompt": "a kite",
-        "duration": "5",
-        "aspect_ratio": "16:9",
-        "seed": "-1",
-    }
-    data.update(fields)
-    return client.post(reverse("studio", args=["team-a"]), data)
 
 
 def _upload(data: bytes, name: str = "frame.jpg") -> io.BytesIO:
@@ -48,7 +30,7 @@ def _upload(data: bytes, name: str = "frame.jpg") -> io.BytesIO:
 
 
 def test_member_submits_and_the_job_is_queued_with_its_reservation(keyed) -> None:
-    response = _post(
+    response = post_generate(
         keyed.client("member"),
         prompt="一只猫 on a roof",
         duration="10",
@@ -79,7 +61,7 @@ def test_member_submits_and_the_job_is_queued_with_its_reservation(keyed) -> Non
 
 @pytest.mark.parametrize(("role", "status"), [("viewer", 403), ("outsider", 404)])
 def test_viewers_and_outsiders_cannot_generate(keyed, role, status) -> None:
-    assert _post(keyed.client(role)).status_code == status
+    assert post_generate(keyed.client(role)).status_code == status
     assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
 
 
@@ -111,7 +93,7 @@ def test_viewer_sees_the_page_without_the_form(keyed) -> None:
     ],
 )
 def test_bad_input_gets_a_field_error_and_reserves_nothing(keyed, fields, field, words) -> None:
-    response = _post(keyed.client("member"), **fields)
+    response = post_generate(keyed.client("member"), **fields)
     assert response.status_code == 400
     errors = response.context["form"].errors
     assert field in errors and words in " ".join(errors[field])
@@ -119,7 +101,7 @@ def test_bad_input_gets_a_field_error_and_reserves_nothing(keyed, fields, field,
 
 
 def test_errors_are_in_the_users_language(keyed) -> None:
-    response = _post(keyed.client("member", HTTP_ACCEPT_LANGUAGE="zh-hans"), duration="6")
+    response = post_generate(keyed.client("member", HTTP_ACCEPT_LANGUAGE="zh-hans"), duration="6")
     assert "秒" in " ".join(response.context["form"].errors["duration"])
 
 
@@ -135,7 +117,7 @@ def test_errors_are_in_the_users_language(keyed) -> None:
 )
 def test_bad_uploads_are_refused_on_the_field(keyed, data, words) -> None:
     before = media_files()
-    response = _post(
+    response = post_generate(
         keyed.client("member"), mode="i2v_first_720p", prompt="", first_image=_upload(data)
     )
     assert words in " ".join(response.context["form"].errors.get("first_image", [])), (
@@ -145,7 +127,7 @@ def test_bad_uploads_are_refused_on_the_field(keyed, data, words) -> None:
 
 
 def test_first_and_last_frames_must_share_a_ratio(keyed) -> None:
-    response = _post(
+    response = post_generate(
         keyed.client("member"),
         mode="i2v_first_tail_720p",
         first_image=_upload(images.solid(1280, 720)),
@@ -157,7 +139,7 @@ def test_first_and_last_frames_must_share_a_ratio(keyed) -> None:
 
 def test_uploads_keep_original_and_fitted_versions(keyed) -> None:
     big = images.gradient(5000, 2812, "PNG")
-    response = _post(
+    response = post_generate(
         keyed.client("member"),
         mode="i2v_first_720p",
         prompt="",
@@ -175,7 +157,7 @@ def test_quota_refusal_says_whats_left_and_creates_nothing(keyed) -> None:
     keyed.team.quota_cny = Decimal("2.00")
     keyed.team.save()
     before = media_files()
-    response = _post(
+    response = post_generate(
         keyed.client("member"),
         mode="i2v_first_720p",
         prompt="",

@@ -109,14 +109,6 @@ class Mode:
         return self.max_images > 0
 
     @property
-    def needs_images(self) -> bool:
-        return self.min_images > 0
-
-    @property
-    def takes_tail_image(self) -> bool:
-        return self.max_images >= 2
-
-    @property
     def is_gateway(self) -> bool:
         return self.provider == Provider.GATEWAY
 
