@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -729,6 +729,16 @@ class ShareLink(models.Model):
     def is_live(self) -> bool:
         expired = self.expires_at is not None and self.expires_at <= timezone.now()
         return self.revoked_at is None and not expired
+
+    def revoke(self) -> bool:
+        return bool(
+            ShareLink.objects.filter(pk=self.pk, revoked_at__isnull=True).update(
+                revoked_at=timezone.now()
+            )
+        )
+
+    def record_view(self) -> None:
+        ShareLink.objects.filter(pk=self.pk).update(view_count=F("view_count") + 1)
 
 
 class ShareItem(models.Model):

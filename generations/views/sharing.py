@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
-from django.db.models import Count, F
+from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
@@ -63,7 +63,7 @@ def share_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
 @team_view(Role.VIEWER)
 def share_revoke(request: HttpRequest, access: TeamAccess, link_id: int) -> HttpResponse:
     link = get_object_or_404(ShareLink, pk=link_id, team=access.team)
-    ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    link.revoke()
     messages.success(request, _("The link was revoked; it no longer opens."))
     return redirect("share-list", slug=access.team.slug)
 
@@ -78,7 +78,7 @@ def _live_link(key: str) -> ShareLink:
 @public_view
 def public_share(request: HttpRequest, key: str) -> HttpResponse:
     link = _live_link(key)
-    ShareLink.objects.filter(pk=link.pk).update(view_count=F("view_count") + 1)
+    link.record_view()
     items = [
         item.generation
         for item in link.items.select_related("generation").order_by("position")
