@@ -35,9 +35,10 @@ demo: install
 # static files, secure cookies. Settings come from the environment and ./.env; a
 # SECRET_KEY and CREDENTIALS_KEYS are generated once into var/production.env.
 # Locally it answers plain http on 127.0.0.1 (put your TLS proxy in front in
-# production; it redirects http to https), with the emulator on unless you turn it off.
+# production; it redirects http to https). The API emulator is off here: it takes
+# anonymous traffic with published keys (SANDBOX_ENABLED=true turns it on, with a warning).
 PROD_ENV = set -a; . "$$(PY=$(PY) tools/production-env)"; [ ! -f .env ] || . ./.env; set +a; \
-	export DEBUG=false SANDBOX_ENABLED=$${SANDBOX_ENABLED:-true} SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false};
+	export DEBUG=false SECURE_SSL_REDIRECT=$${SECURE_SSL_REDIRECT:-false};
 GUNICORN_WORKERS ?= 2
 
 serve: install

@@ -108,6 +108,7 @@ class Stack:
             "SANDBOX_ACCESS_KEY": SANDBOX_AK,
             "SANDBOX_SECRET_KEY": SANDBOX_SK,
             "SANDBOX_DIR": str(self.root / "sandbox"),
+            "SANDBOX_URL": f"http://127.0.0.1:{self.emulator_port}/sandbox/",
             "LOG_LEVEL": "WARNING",
             "DEFAULT_TEAM_QUOTA_CNY": "",
         }

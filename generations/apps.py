@@ -30,4 +30,6 @@ class GenerationsConfig(AppConfig):
     def ready(self) -> None:
         from django_q.signals import post_spawn
 
+        from generations import checks  # noqa: F401 - registers the deploy checks
+
         post_spawn.connect(_kick_on_worker_start, dispatch_uid="generations-kick-on-spawn")

@@ -52,6 +52,7 @@ from generations.models import (
     poster_path,
     video_path,
 )
+from generations.upstream import address_rules
 
 log = logging.getLogger("generations.pipeline")
 
@@ -406,6 +407,7 @@ def archive(generation_id: int) -> None:
                 read_timeout=settings.JIMENG_DOWNLOAD_TIMEOUT,
                 max_bytes=settings.JIMENG_MAX_VIDEO_BYTES,
                 attempts=settings.DOWNLOAD_ATTEMPTS,
+                rules=address_rules(),
             )
             info = probe(video)
             write_poster(video, poster)
@@ -463,7 +465,7 @@ def _finish(generation: Generation, owner: str, size: int, info: Any) -> None:
 
 
 def _download_failed(generation: Generation, error: JimengError, owner: str) -> None:
-    if error.code in ("link_expired", "download_refused"):
+    if error.code in ("link_expired", "download_refused", "address_refused"):
         fail(generation, str(error.code), error.message, owner=owner)
         return
     if generation.download_attempts >= settings.ARCHIVE_ATTEMPTS:

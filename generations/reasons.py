@@ -37,6 +37,14 @@ def _messages() -> dict[str, str]:
         ),
         "link_expired": _("The video link expired before the video could be saved."),
         "download_refused": _("The video server refused the download."),
+        "address_refused": _(
+            "The video link pointed to an address the studio may not fetch (a private or "
+            "internal address)."
+        ),
+        "address": _(
+            "The key's endpoint may not be used: keys only go to the official API hosts or "
+            "to hosts the operator allowed."
+        ),
         "download_failed": _("The video could not be downloaded after several tries."),
         "bad_video": _("The file the service returned is not a playable video."),
         "no_video": _("The service finished without a video."),

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+from generations.jimeng.addresses import valid_host_pattern
 from jimeng_web.env import (
     database_from_url,
     env_bool,
@@ -190,6 +191,15 @@ AIGC_PRODUCER_ID = env_str("AIGC_PRODUCER_ID", "jimeng-studio")
 # Requests per second to one upstream account, shared by every worker (a credential
 # may set its own).
 UPSTREAM_QPS = env_float("UPSTREAM_QPS", 5.0, minimum=0.1)
+# API hosts besides the official ones that keys may point at (a gateway, say), e.g.
+# "gateway.example.com,*.example.net". Whatever the host, private and loopback
+# addresses are refused when connecting (docs/security.md).
+UPSTREAM_ALLOWED_HOSTS = [host.lower() for host in env_list("UPSTREAM_ALLOWED_HOSTS", "")]
+for _host in UPSTREAM_ALLOWED_HOSTS:
+    if not valid_host_pattern(_host):
+        raise ImproperlyConfigured(
+            f"UPSTREAM_ALLOWED_HOSTS: {_host!r} is not a host name (or *.domain)"
+        )
 
 # --- The pipeline ------------------------------------------------------------------
 # A job still unfinished this long after it was created is abandoned.
@@ -226,9 +236,12 @@ CACHE_URL = env_str("CACHE_URL", "")
 
 
 # --- The built-in API emulator ---------------------------------------------------
-# On by default for development; production turns it off unless asked (make serve does,
-# so a fresh clone's demo team keeps working).
+# On by default for development (`make demo`); with DEBUG off it stays off unless
+# SANDBOX_ENABLED=true is set, and `check --deploy` then warns.
 SANDBOX_ENABLED = env_bool("SANDBOX_ENABLED", DEBUG)
+# Where the studio's processes reach the emulator: the one address outside the official
+# hosts that keys may use even though it is loopback. Empty: none.
+SANDBOX_URL = env_str("SANDBOX_URL", "http://127.0.0.1:8000/sandbox/" if SANDBOX_ENABLED else "")
 
 SANDBOX_DIR = Path(env_str("SANDBOX_DIR", str(DATA_DIR / "sandbox")))
 SANDBOX_ACCESS_KEY = env_str("SANDBOX_ACCESS_KEY", "AKLTsandboxAccessKey")
@@ -247,7 +260,12 @@ SANDBOX_FAULT_50500 = env_float("SANDBOX_FAULT_50500", 0.0, minimum=0)
 SANDBOX_FAULT_SLOW = env_float("SANDBOX_FAULT_SLOW", 0.0, minimum=0)
 SANDBOX_FAULT_DROP = env_float("SANDBOX_FAULT_DROP", 0.0, minimum=0)
 SANDBOX_FAULT_ACTIONS = env_list("SANDBOX_FAULT_ACTIONS", "submit,query")
-SANDBOX_SLOW_SECONDS = env_float("SANDBOX_SLOW_SECONDS", 40.0, minimum=0)
+SANDBOX_SLOW_SECONDS = env_float("SANDBOX_SLOW_SECONDS", 40.0, minimum=0, maximum=120)
+# At most this many answers are held back by a "slow" fault at once, across all
+# processes; further slow faults answer 50429 at once instead of tying up a worker.
+SANDBOX_MAX_SLOW_ANSWERS = env_int("SANDBOX_MAX_SLOW_ANSWERS", 1, minimum=0)
+# Renders waiting in one process beyond this are refused with 50430 (concurrency).
+SANDBOX_RENDER_QUEUE = env_int("SANDBOX_RENDER_QUEUE", 8, minimum=1)
 SANDBOX_TEXT_RISK_MARKER = env_str("SANDBOX_TEXT_RISK_MARKER", "[risk:text]")
 SANDBOX_VIDEO_RISK_MARKER = env_str("SANDBOX_VIDEO_RISK_MARKER", "[risk:video]")
 SANDBOX_EXPIRED_MARKER = env_str("SANDBOX_EXPIRED_MARKER", "[sandbox:expired]")
@@ -332,12 +350,22 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", True)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Jimeng Studio <studio@localhost>")
 
-# Sign-in attempts allowed per window, per account and per client address.
+# Failed sign-ins allowed per window for one account from one client address, and for
+# any account from one address. Counted in the database, so every process shares them;
+# a lockout never reaches the right password typed from another address.
 SIGNIN_LIMIT_PER_ACCOUNT = env_int("SIGNIN_LIMIT_PER_ACCOUNT", 5, minimum=1)
 SIGNIN_LIMIT_PER_IP = env_int("SIGNIN_LIMIT_PER_IP", 20, minimum=1)
 SIGNIN_WINDOW_SECONDS = env_int("SIGNIN_WINDOW_SECONDS", 900, minimum=10)
-# Behind a reverse proxy, the header holding the client address (e.g. HTTP_X_FORWARDED_FOR).
+# Sign-ups and password-reset requests allowed per hour from one address (and resets
+# per hour for one email address: beyond it, no more mail is sent).
+SIGNUP_LIMIT_PER_IP = env_int("SIGNUP_LIMIT_PER_IP", 10, minimum=1)
+PASSWORD_RESET_LIMIT_PER_IP = env_int("PASSWORD_RESET_LIMIT_PER_IP", 10, minimum=1)
+PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3, minimum=1)
+# Behind a reverse proxy, the header holding the client address (e.g. HTTP_X_FORWARDED_FOR)
+# and how many proxies of yours append to it: the address is read that many hops from
+# the right, since anything further left is whatever the client sent.
 CLIENT_IP_HEADER = env_str("CLIENT_IP_HEADER", "")
+CLIENT_IP_PROXIES = env_int("CLIENT_IP_PROXIES", 1, minimum=1)
 
 # New teams start with these monthly quotas (empty means unlimited); operators change
 # them in the admin.

@@ -26,6 +26,8 @@ class SandboxSettings:
     fault_drop: float
     fault_actions: tuple[str, ...]
     slow_seconds: float
+    max_slow_answers: int
+    render_queue: int
     text_risk_marker: str
     video_risk_marker: str
     expired_marker: str
@@ -50,6 +52,8 @@ def current() -> SandboxSettings:
         fault_drop=float(settings.SANDBOX_FAULT_DROP),
         fault_actions=tuple(settings.SANDBOX_FAULT_ACTIONS),
         slow_seconds=float(settings.SANDBOX_SLOW_SECONDS),
+        max_slow_answers=int(settings.SANDBOX_MAX_SLOW_ANSWERS),
+        render_queue=int(settings.SANDBOX_RENDER_QUEUE),
         text_risk_marker=settings.SANDBOX_TEXT_RISK_MARKER,
         video_risk_marker=settings.SANDBOX_VIDEO_RISK_MARKER,
         expired_marker=settings.SANDBOX_EXPIRED_MARKER,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 # Bumped whenever SCHEMA changes: the emulator's state is disposable, so an older file
 # is simply emptied and rebuilt.
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY,
@@ -49,6 +49,11 @@ CREATE TABLE IF NOT EXISTS calls (
     code INTEGER,
     task_id TEXT,
     subject TEXT
+);
+CREATE TABLE IF NOT EXISTS holds (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    until REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS calls_key_at ON calls (access_key, at);
 CREATE INDEX IF NOT EXISTS calls_subject ON calls (subject);
@@ -110,7 +115,7 @@ class Store:
             if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 connection.executescript(
                     "DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS renders;"
-                    " DROP TABLE IF EXISTS calls;"
+                    " DROP TABLE IF EXISTS calls; DROP TABLE IF EXISTS holds;"
                 )
                 connection.executescript(SCHEMA)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -176,6 +181,24 @@ class Store:
             .fetchone()
         )
         return int(row[0])
+
+    def hold(self, kind: str, *, limit: int, seconds: float) -> int | None:
+        """Take one of `limit` places of `kind`, shared by every process, for at most
+        `seconds` (a holder that dies frees its place then); None when all are taken."""
+        now = time.time()
+        with self.transaction() as db:
+            db.execute("DELETE FROM holds WHERE until < ?", (now,))
+            taken = db.execute("SELECT COUNT(*) FROM holds WHERE kind = ?", (kind,)).fetchone()[0]
+            if taken >= limit:
+                return None
+            cursor = db.execute(
+                "INSERT INTO holds (kind, until) VALUES (?, ?)", (kind, now + seconds)
+            )
+        return cursor.lastrowid
+
+    def release_hold(self, hold_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM holds WHERE id = ?", (hold_id,))
 
     def unfinished(self, access_key: str) -> int:
         row = (
@@ -273,3 +296,4 @@ class Store:
         with self.transaction() as db:
             db.execute("DELETE FROM tasks")
             db.execute("DELETE FROM calls")
+            db.execute("DELETE FROM holds")

@@ -1,4 +1,5 @@
-"""Check a submit body the way the upstream does, per req_key (DESIGN §3).
+"""Check a submit body the way the upstream does, per req_key
+(docs/upstream/volcengine-visual.md, docs/upstream/gateway.md).
 
 This is written from the contract, separately from the studio's own input checks, so
 that a mistake in the studio's request building shows up as an emulator refusal
@@ -10,13 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import ipaddress
 import math
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
 from PIL import Image, UnidentifiedImageError
 
 from generations.jimeng.catalog import (
@@ -123,43 +123,43 @@ def nearest_ratio(width: int, height: int, choices: tuple[str, ...] = RATIOS) ->
 
 
 def check_image(data: bytes, label: str) -> tuple[int, int]:
-    """The upstream's image limits; returns the image's size."""
+    """The upstream's image limits; returns the image's size.
+
+    The size comes from the file's header and is checked before any pixel is decoded:
+    a small file can declare a huge image, and decoding it first would take gigabytes.
+    """
     if len(data) > IMAGE_MAX_BYTES:
         raise invalid(f"{label}: image is {len(data)} bytes; the limit is 4.7 MB")
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+        with image:
             if image.format not in ("JPEG", "PNG"):
                 raise invalid(f"{label}: {image.format} images are not accepted; use JPEG or PNG")
-            image.load()
             width, height = image.size
+            _check_size(width, height, label)
+            image.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
         raise invalid(f"{label}: not a readable JPEG or PNG image") from None
+    return width, height
+
+
+def _check_size(width: int, height: int, label: str) -> None:
     if max(width, height) > IMAGE_MAX_SIDE:
         raise invalid(f"{label}: image is {width}x{height}; at most 4096 px a side")
     if min(width, height) < IMAGE_MIN_SHORT:
         raise invalid(f"{label}: image is {width}x{height}; the short side must be at least 320 px")
     if max(width, height) / min(width, height) > IMAGE_MAX_RATIO:
         raise invalid(f"{label}: image is {width}x{height}; long:short must be at most 3")
-    return width, height
 
 
-def fetch_image(url: str, label: str) -> bytes:
-    """Fetch an image_urls entry. The sandbox only reaches loopback addresses."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if parts.scheme not in ("http", "https") or not loopback:
-        raise invalid(f"{label}: the sandbox can only fetch images from 127.0.0.1 or localhost")
-    try:
-        response = requests.get(url, timeout=(2, 10))
-    except requests.RequestException:
-        raise invalid(f"{label}: the image could not be downloaded") from None
-    if response.status_code != 200:
-        raise invalid(f"{label}: the image URL answered HTTP {response.status_code}")
-    return response.content
+# Reads the image an `image_urls` entry names (url, label) -> bytes, or raises Refusal.
+ImageFetcher = Callable[[str, str], bytes]
+
+
+def no_fetching(url: str, label: str) -> bytes:
+    raise invalid(f"{label}: the sandbox does not download image URLs")
 
 
 def decode_base64(value: Any, label: str) -> bytes:
@@ -173,7 +173,7 @@ def decode_base64(value: Any, label: str) -> bytes:
         raise invalid(f"{label}: not valid base64") from None
 
 
-def _images(body: dict[str, Any], spec: Spec) -> list[tuple[str, bytes]]:
+def _images(body: dict[str, Any], spec: Spec, fetch: ImageFetcher) -> list[tuple[str, bytes]]:
     has_base64, has_urls = "binary_data_base64" in body, "image_urls" in body
     if has_base64 and has_urls:
         raise invalid("send binary_data_base64 or image_urls, not both")
@@ -191,7 +191,7 @@ def _images(body: dict[str, Any], spec: Spec) -> list[tuple[str, bytes]]:
     labels = [f"{field}[{index}]" for index in range(len(values))]
     if has_base64:
         return [(label, decode_base64(v, label)) for label, v in zip(labels, values, strict=True)]
-    return [(label, fetch_image(str(v), label)) for label, v in zip(labels, values, strict=True)]
+    return [(label, fetch(str(v), label)) for label, v in zip(labels, values, strict=True)]
 
 
 def _prompt(body: dict[str, Any], spec: Spec, has_images: bool) -> str:
@@ -216,7 +216,9 @@ def _int_field(body: dict[str, Any], field: str) -> int | None:
     return value
 
 
-def check_volcengine(body: Any, *, text_risk_marker: str) -> Accepted:
+def check_volcengine(
+    body: Any, *, text_risk_marker: str, fetch: ImageFetcher = no_fetching
+) -> Accepted:
     if not isinstance(body, dict):
         raise Refusal(400, 50204, "the body must be a JSON object")
     req_key = body.get("req_key")
@@ -228,7 +230,7 @@ def check_volcengine(body: Any, *, text_risk_marker: str) -> Accepted:
     unknown = sorted(set(body) - spec.fields)
     if unknown:
         raise invalid(f"{', '.join(unknown)} not accepted by {req_key}")
-    labelled = _images(body, spec) if spec.images[1] else []
+    labelled = _images(body, spec, fetch) if spec.images[1] else []
     images = [data for _, data in labelled]
     prompt = _prompt(body, spec, bool(images))
     if text_risk_marker and text_risk_marker in prompt:
@@ -275,7 +277,7 @@ def _check_camera(body: dict[str, Any]) -> None:
         raise invalid(f"camera_strength must be one of {', '.join(CAMERA_STRENGTHS)}")
 
 
-# --- the gateway (DESIGN §4) --------------------------------------------------------
+# --- the gateway (docs/upstream/gateway.md) -----------------------------------------
 
 GATEWAY_MODELS = {
     # model: (takes text-only requests, takes images, shortest duration)
@@ -291,7 +293,9 @@ def gateway_error(status: int, message: str, code: str = "invalid_request") -> R
     return Refusal(status, code, message)
 
 
-def check_gateway(body: Any, *, text_risk_marker: str) -> Accepted:
+def check_gateway(
+    body: Any, *, text_risk_marker: str, fetch: ImageFetcher = no_fetching
+) -> Accepted:
     if not isinstance(body, dict):
         raise gateway_error(400, "the body must be a JSON object")
     model = body.get("model")
@@ -325,7 +329,7 @@ def check_gateway(body: Any, *, text_risk_marker: str) -> Accepted:
         label = f"images[{index}]"
         try:
             is_url = isinstance(value, str) and value.startswith(("http://", "https://"))
-            data = fetch_image(value, label) if is_url else decode_base64(value, label)
+            data = fetch(value, label) if is_url else decode_base64(value, label)
             check_image(data, label)
         except Refusal as refusal:
             raise gateway_error(400, refusal.message) from None
@@ -346,5 +350,5 @@ def check_gateway(body: Any, *, text_risk_marker: str) -> Accepted:
 
 
 def _adaptive(data: bytes) -> str:
-    with Image.open(io.BytesIO(data)) as image:
+    with Image.open(io.BytesIO(data)) as image:  # checked by check_image already
         return nearest_ratio(*image.size)

@@ -1,6 +1,6 @@
 """The emulator's endpoints: Volcengine's visual API, the video gateway, and video files.
 
-They behave as DESIGN §3, §4 and §6 describe: signatures are verified, bodies are
+They behave as docs/emulator.md describes: signatures are verified, bodies are
 validated per req_key, tasks move in_queue → generating → done over the configured
 time, video links really expire, and faults are injected at the configured rates.
 """
@@ -27,10 +27,17 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from generations.jimeng.signer import SigningInput, parse_authorization
-from sandbox import conf, render
+from sandbox import conf, render, samples
 from sandbox.conf import SandboxSettings
 from sandbox.store import Store, Task
-from sandbox.validate import Accepted, Refusal, check_gateway, check_volcengine
+from sandbox.validate import (
+    Accepted,
+    ImageFetcher,
+    Refusal,
+    check_gateway,
+    check_volcengine,
+    invalid,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +62,22 @@ def drain_renders(timeout: float = 30.0) -> None:
             if not _rendering:
                 return
         time.sleep(0.05)
+
+
+def _own_samples(request: HttpRequest) -> ImageFetcher:
+    """image_urls may only name the emulator's own samples; nothing is downloaded."""
+    host = request.get_host()
+
+    def fetch(url: str, label: str) -> bytes:
+        try:
+            return samples.for_url(url, host=host)
+        except samples.NotASample:
+            raise invalid(
+                f"{label}: the sandbox only takes its own sample images as URLs"
+                f" ({request.build_absolute_uri('/sandbox/samples/landscape.jpg')} and others)"
+            ) from None
+
+    return fetch
 
 
 def _store(config: SandboxSettings) -> Store:
@@ -305,7 +328,15 @@ def _with_fault(
         store.record_outcome(call_id, http_status=0, code=None)
         return _dropped()
     if fault == "slow":
-        time.sleep(config.slow_seconds)
+        # Held answers tie up a web worker each: only a few at a time, site-wide; the
+        # rest are told to come back later, as a busy service would.
+        hold = store.hold("slow", limit=config.max_slow_answers, seconds=config.slow_seconds + 5)
+        if hold is None:
+            return _with_fault("50429", store, call_id, config, handle, started, gateway)
+        try:
+            time.sleep(config.slow_seconds)
+        finally:
+            store.release_hold(hold)
     response = handle()
     task_id = getattr(response, "sandbox_task_id", None)
     code = json.loads(response.content).get("code") if not gateway else None
@@ -388,10 +419,17 @@ def _create_task(
     return task
 
 
+def render_queue_full(config: SandboxSettings) -> bool:
+    with _rendering_lock:
+        return len(_rendering) >= config.render_queue
+
+
 def _start_render(store: Store, task: Task) -> None:
-    if store.is_rendered(task.render_key) or not store.claim_render(
-        task.id, stale_after=RENDER_STALE_SECONDS
-    ):
+    """Render the task's video in the background, once. With the queue full the render
+    waits: the task stays `generating` and the next query starts it."""
+    if store.is_rendered(task.render_key) or render_queue_full(conf.current()):
+        return
+    if not store.claim_render(task.id, stale_after=RENDER_STALE_SECONDS):
         return
     with _rendering_lock:
         if task.render_key in _rendering:
@@ -433,8 +471,11 @@ def _submit(
 ) -> JsonResponse:
     try:
         payload = _parse_json(body)
-        accepted = check_volcengine(payload, text_risk_marker=config.text_risk_marker)
-        if config.concurrency and store.unfinished(config.access_key) >= config.concurrency:
+        accepted = check_volcengine(
+            payload, text_risk_marker=config.text_risk_marker, fetch=_own_samples(request)
+        )
+        busy = config.concurrency and store.unfinished(config.access_key) >= config.concurrency
+        if busy or render_queue_full(config):
             raise Refusal(429, 50430, "Request Has Reached API Concurrent Limit")
     except Refusal as refusal:
         return _business(int(refusal.code), refusal.message, None, started, refusal.http_status)
@@ -566,7 +607,11 @@ def gateway_collection(request: HttpRequest) -> HttpResponseBase:
 def _gateway_submit(request: HttpRequest, config: SandboxSettings, store: Store) -> JsonResponse:
     try:
         payload = _parse_json(request.body)
-        accepted = check_gateway(payload, text_risk_marker=config.text_risk_marker)
+        if render_queue_full(config):
+            raise Refusal(429, "rate_limit_exceeded", "Too many generations in progress")
+        accepted = check_gateway(
+            payload, text_risk_marker=config.text_risk_marker, fetch=_own_samples(request)
+        )
     except Refusal as refusal:
         return _openai_error(refusal.http_status, str(refusal.code), refusal.message)
     task_id = f"cgt-{secrets.token_hex(12)}"
@@ -641,6 +686,13 @@ def gateway_item(request: HttpRequest, task_id: str) -> HttpResponseBase:
 
 
 # --- files ---------------------------------------------------------------------------
+
+
+def sample_image(request: HttpRequest, name: str) -> HttpResponse:
+    if name not in samples.SAMPLES:
+        return _storage_error(404, "NoSuchKey", "The specified key does not exist")
+    content_type = samples.CONTENT_TYPES[samples.SAMPLES[name][2]]
+    return HttpResponse(samples.sample(name), content_type=content_type)
 
 
 def video_file(request: HttpRequest, key: str) -> HttpResponseBase:

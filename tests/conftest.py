@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
+from generations.jimeng.addresses import AddressRules, Origin
 from generations.jimeng.client import GatewayClient, Timeouts, VolcengineClient
 from sandbox.store import Store
 from sandbox.views import drain_renders
@@ -88,6 +89,11 @@ class Emulator:
     store: Store
 
     @property
+    def rules(self) -> AddressRules:
+        """The address rules with the emulator trusted, as the studio's are in tests."""
+        return AddressRules(trusted=(Origin.parse(f"{self.base_url}/sandbox/"),))
+
+    @property
     def volcengine_url(self) -> str:
         return f"{self.base_url}/sandbox/volcengine/"
 
@@ -104,11 +110,15 @@ class Emulator:
             endpoint=self.volcengine_url,
             timeouts=Timeouts(connect=2.0, query=query_timeout, submit=10.0),
             sleep=lambda _: None,
+            rules=self.rules,
         )
 
     def gateway(self, *, api_key: str = SANDBOX_GATEWAY_KEY) -> GatewayClient:
         return GatewayClient(
-            api_key=api_key, base_url=self.gateway_url, timeouts=Timeouts(2, 5, 10)
+            api_key=api_key,
+            base_url=self.gateway_url,
+            timeouts=Timeouts(2, 5, 10),
+            rules=self.rules,
         )
 
     def submits(self) -> int:
@@ -120,6 +130,8 @@ def emulator(live_server, settings) -> Emulator:  # type: ignore[no-untyped-def]
     """The built-in emulator, served over real HTTP by the live server, emptied."""
     store = Store(Path(settings.SANDBOX_DIR))
     store.reset()
+    # The address rules let keys reach loopback only at the emulator's own address.
+    settings.SANDBOX_URL = f"{live_server.url}/sandbox/"
     return Emulator(live_server.url, store)
 
 

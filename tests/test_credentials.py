@@ -193,8 +193,10 @@ def test_connection_check_reports_in_plain_words(
     assert len(calls) == (1 if ok else 0)  # refused at the gateway before being counted
 
 
-def test_connection_check_reports_network_trouble(cast, db) -> None:
-    credential = add_credential(cast.team, f"http://127.0.0.1:{_closed_port()}/")
+def test_connection_check_reports_network_trouble(cast, db, settings) -> None:
+    closed = f"http://127.0.0.1:{_closed_port()}/sandbox/"
+    settings.SANDBOX_URL = closed  # allowed by the address rules, but nobody listens
+    credential = add_credential(cast.team, closed + "volcengine/")
     response = cast.client("owner").post(
         reverse("credential-test", args=["team-a", credential.pk]), follow=True
     )

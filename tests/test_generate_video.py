@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import http.server
 import io
 import json
 import os
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -141,10 +139,10 @@ def test_local_image_goes_as_base64_and_url_as_image_urls(
     _run("first frame", "--mode", "i2v_first_720p", "--image", str(frames["first"]))
     sent = json.loads(emulator.store.tasks()[-1].body)
     assert sent["binary_data_base64"] == "<1 image(s)>" and "image_urls" not in sent
-    with _static_server(frames["first"].parent) as base:
-        _run("by url", "--mode", "i2v_first_720p", "--image", f"{base}/first.jpg")
+    sample = f"{emulator.base_url}/sandbox/samples/landscape.jpg"
+    _run("by url", "--mode", "i2v_first_720p", "--image", sample)
     sent = json.loads(emulator.store.tasks()[-1].body)
-    assert sent["image_urls"] == [f"{base}/first.jpg"] and "binary_data_base64" not in sent
+    assert sent["image_urls"] == [sample] and "binary_data_base64" not in sent
 
 
 @pytest.mark.parametrize(
@@ -259,24 +257,3 @@ def test_process_exit_codes(cli_env, emulator) -> None:
         [*command, "a quiet lake"], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "- Mode: t2v_720p" in done.stdout
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-class _static_server:
-    """Serve a directory on 127.0.0.1 for image_urls."""
-
-    def __init__(self, directory: Path) -> None:
-        handler = lambda *a, **k: _QuietHandler(*a, directory=str(directory), **k)  # noqa: E731
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-
-    def __enter__(self) -> str:
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.shutdown()
-        self.server.server_close()

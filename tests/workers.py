@@ -59,6 +59,8 @@ def worker_environment(tmp: Path, **overrides: str) -> dict[str, str]:
         "SUBMIT_LEASE_SECONDS": "40",
         "UPSTREAM_QPS": "20",
         "SANDBOX_ENABLED": "false",
+        # The emulator runs in the test process (live server); workers reach it there.
+        "SANDBOX_URL": settings.SANDBOX_URL,
         "LOG_LEVEL": "INFO",
     }
     for name in ("REDIS_URL", "Q_BROKER", "CACHE_URL", "LIMITER_REDIS_URL", "MEDIA_STORAGE"):

@@ -3,15 +3,21 @@
 Both return the same typed results and raise the same `JimengError`, so the rest of
 the studio never asks which provider it talks to.
 
-The rule for submitting (DESIGN §7): a submit is sent again only when the request
-provably never reached the service (connection refused, DNS failure, connect timeout).
-A read timeout or a connection broken after sending is an *unknown outcome*: the task
-may exist upstream and be charged, so it is reported, never silently resent.
+The rule for submitting (docs/pipeline.md): a submit is sent again only when the
+request provably never reached the service (connection refused, DNS failure, connect
+timeout). A read timeout or a connection broken after sending is an *unknown outcome*:
+the task may exist upstream and be charged, so it is reported, never silently resent.
+
+Words that come back from a host other than the vendor's official API (or our own
+emulator) are never put into error messages: such a host might be an internal service
+that an attacker pointed a key at, and its answer must not reach the attacker's screen.
+Codes are kept when they look like codes.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -21,6 +27,7 @@ from typing import Any, Protocol
 from urllib.parse import urlencode, urlsplit
 
 from generations.jimeng import transport
+from generations.jimeng.addresses import STRICT, AddressRules
 from generations.jimeng.errors import SUCCESS, ErrorKind, JimengError, business_error
 from generations.jimeng.signer import CONTENT_TYPE, SigningInput, sign, x_date
 
@@ -70,13 +77,26 @@ STATUS_WORDS: Mapping[str, TaskStatus] = {
 }
 
 
+CODE_SHAPE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def safe_code(value: Any) -> int | str | None:
+    """An upstream error code, if it looks like one (a number or a short word)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and CODE_SHAPE.match(value):
+        return value
+    return None
+
+
 def status_from_word(word: str) -> TaskStatus:
     try:
         return STATUS_WORDS[word.strip().lower()]
     except KeyError:
         # A word we have never seen must not end a job that may still succeed.
+        shown = word if CODE_SHAPE.match(word) else "?"
         raise JimengError(
-            f"unknown task status {word!r}", ErrorKind.PROTOCOL, transient=True
+            f"unknown task status {shown!r}", ErrorKind.PROTOCOL, transient=True
         ) from None
 
 
@@ -129,7 +149,7 @@ def _decode(response: transport.HttpResponse) -> Any:
     except ValueError:
         transient = response.status == 429 or response.status >= 500
         raise JimengError(
-            f"the answer is not JSON: {response.body[:80]!r}",
+            f"the answer is not JSON (HTTP {response.status})",
             ErrorKind.HTTP if response.status >= 400 else ErrorKind.PROTOCOL,
             http_status=response.status,
             transient=transient,
@@ -156,6 +176,8 @@ def _send_submit(
             response = transport.send(request)
         except transport.TransportFailure as failure:
             error = _transport_error(failure)
+            if failure.refused:
+                raise error from None
             if not failure.reached_service and attempt < attempts:
                 sleep(0.5 * attempt)
                 continue
@@ -172,6 +194,8 @@ def _send_submit(
 
 
 def _transport_error(failure: transport.TransportFailure) -> JimengError:
+    if failure.refused:
+        return JimengError(failure.message, ErrorKind.ADDRESS, reached_service=False)
     return JimengError(
         failure.message,
         ErrorKind.TIMEOUT if failure.timed_out else ErrorKind.NETWORK,
@@ -200,6 +224,7 @@ class VolcengineClient:
         submit_attempts: int = 3,
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        rules: AddressRules = STRICT,
     ) -> None:
         self.access_key = access_key
         self._secret_key = secret_key
@@ -211,6 +236,8 @@ class VolcengineClient:
         self.submit_attempts = submit_attempts
         self._clock = clock or (lambda: datetime.now(UTC))
         self._sleep = sleep
+        self.rules = rules
+        self._words = _Words(rules.is_official(self.endpoint))
 
     def __repr__(self) -> str:  # never show the secret, even in a traceback
         return f"VolcengineClient(access_key={self.access_key[:6]}…, endpoint={self.endpoint})"
@@ -230,6 +257,7 @@ class VolcengineClient:
             body,
             connect_timeout=self.timeouts.connect,
             read_timeout=read_timeout,
+            rules=self.rules,
         )
 
     def submit(self, body: Mapping[str, Any]) -> SubmitResult:
@@ -271,7 +299,7 @@ class VolcengineClient:
                 TaskStatus.FAILED,
                 request_id=_request_id(payload),
                 failure_code=code,
-                failure_message=str(payload.get("message") or ""),
+                failure_message=self._words.text(payload.get("message")),
                 raw=payload,
             )
         payload, request_id = self._envelope(response, payload)
@@ -282,14 +310,15 @@ class VolcengineClient:
             video_url=data.get("video_url") or None,
             request_id=request_id,
             aigc_meta_tagged=data.get("aigc_meta_tagged"),
-            failure_code=None if status != TaskStatus.FAILED else data.get("error_code"),
-            failure_message=None if status != TaskStatus.FAILED else data.get("error"),
+            failure_code=None if status != TaskStatus.FAILED else safe_code(data.get("error_code")),
+            failure_message=None
+            if status != TaskStatus.FAILED
+            else self._words.text(data.get("error")),
             raw=payload,
         )
 
-    @staticmethod
     def _envelope(
-        response: transport.HttpResponse, payload: Any = None
+        self, response: transport.HttpResponse, payload: Any = None
     ) -> tuple[dict[str, Any], str | None]:
         """Check both envelopes; return the payload and request_id, or raise."""
         if payload is None:
@@ -300,11 +329,12 @@ class VolcengineClient:
         metadata = payload.get("ResponseMetadata")
         error = metadata.get("Error") if isinstance(metadata, dict) else None
         if isinstance(error, dict) and error:
+            code = safe_code(error.get("CodeN")) or safe_code(error.get("Code"))
             raise JimengError(
-                str(error.get("Message") or error.get("Code") or "gateway error"),
+                self._words.text(error.get("Message")) or str(code or "gateway error"),
                 ErrorKind.GATEWAY,
                 http_status=response.status,
-                code=error.get("CodeN") or error.get("Code"),
+                code=code,
                 request_id=request_id,
                 transient=response.status == 429 or response.status >= 500,
             )
@@ -315,7 +345,7 @@ class VolcengineClient:
             if isinstance(code, int):
                 raise business_error(
                     code=code,
-                    message=str(payload.get("message") or ""),
+                    message=self._words.text(payload.get("message")),
                     http_status=response.status,
                     request_id=request_id,
                 )
@@ -329,15 +359,27 @@ class VolcengineClient:
         return payload, request_id
 
 
+@dataclass(frozen=True)
+class _Words:
+    """Upstream text, passed on only when it comes from an official host."""
+
+    trusted: bool
+
+    def text(self, value: Any) -> str:
+        if not self.trusted or value is None:
+            return ""
+        return str(value)[:300]
+
+
 def _request_id(payload: Mapping[str, Any]) -> str | None:
     metadata = payload.get("ResponseMetadata")
     from_metadata = metadata.get("RequestId") if isinstance(metadata, dict) else None
-    value = payload.get("request_id") or from_metadata
+    value = safe_code(payload.get("request_id") or from_metadata)
     return str(value) if value else None
 
 
 class GatewayClient:
-    """The OpenAI-style video gateway of DESIGN §4, with a Bearer key."""
+    """The OpenAI-style video gateway (docs/upstream/gateway.md), with a Bearer key."""
 
     def __init__(
         self,
@@ -347,6 +389,7 @@ class GatewayClient:
         timeouts: Timeouts | None = None,
         submit_attempts: int = 3,
         sleep: Callable[[float], None] = time.sleep,
+        rules: AddressRules = STRICT,
     ) -> None:
         parts = urlsplit(base_url.strip())
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -359,6 +402,8 @@ class GatewayClient:
         self.timeouts = timeouts or Timeouts()
         self.submit_attempts = submit_attempts
         self._sleep = sleep
+        self.rules = rules
+        self._words = _Words(rules.is_official(self._collection))
 
     def __repr__(self) -> str:
         return f"GatewayClient(url={self._collection})"
@@ -374,6 +419,7 @@ class GatewayClient:
             _encode(body),
             connect_timeout=self.timeouts.connect,
             read_timeout=self.timeouts.submit,
+            rules=self.rules,
         )
         return _send_submit(
             request, self._parse_submit, attempts=self.submit_attempts, sleep=self._sleep
@@ -388,6 +434,7 @@ class GatewayClient:
             self._headers(),
             connect_timeout=self.timeouts.connect,
             read_timeout=self.timeouts.query,
+            rules=self.rules,
         )
         response = _query(request)
         if response.status == 404:
@@ -399,9 +446,11 @@ class GatewayClient:
             task_id,
             status,
             video_url=payload.get("url") or payload.get("video_url") or None,
-            request_id=payload.get("request_id"),
-            failure_code=error.get("code") if status == TaskStatus.FAILED else None,
-            failure_message=error.get("message") if status == TaskStatus.FAILED else None,
+            request_id=_request_id(payload),
+            failure_code=safe_code(error.get("code")) if status == TaskStatus.FAILED else None,
+            failure_message=self._words.text(error.get("message"))
+            if status == TaskStatus.FAILED
+            else None,
             progress=payload.get("progress"),
             raw=payload,
         )
@@ -411,10 +460,9 @@ class GatewayClient:
         task_id = payload.get("task_id") or payload.get("id")
         if not task_id:
             raise JimengError("the submit answer has no task id", ErrorKind.PROTOCOL)
-        return SubmitResult(str(task_id), payload.get("request_id"), payload)
+        return SubmitResult(str(task_id), _request_id(payload), payload)
 
-    @staticmethod
-    def _checked(response: transport.HttpResponse) -> dict[str, Any]:
+    def _checked(self, response: transport.HttpResponse) -> dict[str, Any]:
         payload = _decode(response)
         if not isinstance(payload, dict):
             raise JimengError("the answer is not a JSON object", ErrorKind.PROTOCOL)
@@ -423,10 +471,10 @@ class GatewayClient:
         error = _object(payload.get("error"))
         status = response.status
         raise JimengError(
-            str(error.get("message") or f"gateway answered HTTP {status}"),
+            self._words.text(error.get("message")) or f"gateway answered HTTP {status}",
             ErrorKind.GATEWAY if status in (401, 403) else ErrorKind.HTTP,
             http_status=status,
-            code=error.get("code"),
-            request_id=payload.get("request_id"),
+            code=safe_code(error.get("code")),
+            request_id=_request_id(payload),
             transient=status == 429 or status >= 500,
         )

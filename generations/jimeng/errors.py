@@ -1,7 +1,8 @@
 """One error type for everything the upstream APIs can answer, and the retry rules.
 
 Whether an error is worth retrying is decided here and nowhere else (the retry
-column of DESIGN §3), so the command line and the studio's pipeline agree.
+column of the error table in docs/upstream/volcengine-visual.md), so the command line
+and the studio's pipeline agree.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ class ErrorKind(StrEnum):
     TIMEOUT = "timeout"  # no answer within the read timeout
     PROTOCOL = "protocol"  # an answer we cannot read (not JSON, missing fields)
     DOWNLOAD = "download"  # fetching the finished video failed
+    ADDRESS = "address"  # the address rules refused the URL: nothing was sent
 
 
 SUCCESS = 10000
 
-# Business codes whose operation may succeed if tried again (DESIGN §3, retry = yes).
+# Business codes whose operation may succeed if tried again (the table's retry = yes).
 RETRYABLE_CODES = frozenset({50429, 50430, 50500, 50501, 50511, 50516, 50517, 50519})
 
 # Of those, the ones that say "busy or broken right now", not "this output failed review":

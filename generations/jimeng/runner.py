@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from generations.jimeng import transport
+from generations.jimeng.addresses import STRICT, AddressRules
 from generations.jimeng.client import SubmitResult, TaskResult, TaskStatus, UpstreamClient
 from generations.jimeng.errors import ErrorKind, JimengError
 from generations.jimeng.probe import VideoInfo, probe
@@ -78,6 +79,7 @@ def download_video(
     max_bytes: int,
     attempts: int = 3,
     sleep: Callable[[float], None] = time.sleep,
+    rules: AddressRules = STRICT,
 ) -> int:
     """Download with bounded retries for network trouble; refusals are final at once."""
     for attempt in range(1, attempts + 1):
@@ -89,10 +91,17 @@ def download_video(
                     connect_timeout=connect_timeout,
                     read_timeout=read_timeout,
                     max_bytes=max_bytes,
+                    rules=rules,
                 )
         except transport.DownloadRefused as refusal:
             raise download_error(refusal) from None
         except transport.TransportFailure as failure:
+            if failure.refused:
+                raise JimengError(
+                    "the video link points to an address the studio may not fetch",
+                    ErrorKind.DOWNLOAD,
+                    code="address_refused",
+                ) from None
             if attempt == attempts:
                 raise JimengError(
                     f"the video could not be downloaded: {failure.message}",
@@ -132,6 +141,7 @@ def run(
     read_timeout: float,
     max_bytes: int = 1024 * 1024 * 1024,
     on_result: Callable[[TaskResult], None] | None = None,
+    rules: AddressRules = STRICT,
 ) -> RunResult:
     submitted = client.submit(body)
     result, polls = wait_for_task(
@@ -154,6 +164,7 @@ def run(
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
             max_bytes=max_bytes,
+            rules=rules,
         )
         info = probe(target)
     return RunResult(submitted, result, info, output, polls)

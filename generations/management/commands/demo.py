@@ -6,6 +6,7 @@ emulator, then runs the web server and one django-q2 worker together until Ctrl-
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
 import subprocess
@@ -119,6 +120,8 @@ class Command(BaseCommand):
 
     def _serve(self, host: str, port: int, base_url: str) -> None:
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
+        # The worker reaches the emulator here (the address rules allow only this one).
+        os.environ["SANDBOX_URL"] = f"{base_url}/sandbox/"
         processes = [
             subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"]),  # noqa: S603
             subprocess.Popen([*manage, "qcluster"]),  # noqa: S603

@@ -12,10 +12,12 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from generations.jimeng import catalog, runner
+from generations.jimeng.addresses import AddressRules
 from generations.jimeng.client import (
     DEFAULT_ENDPOINT,
     GatewayClient,
@@ -32,6 +34,7 @@ from generations.jimeng.payload import (
     check_input,
     image_ratio_choices,
 )
+from generations.upstream import address_rules
 
 EXIT_FAILURE, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT = 1, 2, 3, 4
 
@@ -74,10 +77,20 @@ class Environment:
             max_poll_attempts=int(number("JIMENG_VIDEO_MAX_POLL_ATTEMPTS", "120")),
         )
 
+    def rules(self, mode: catalog.Mode) -> AddressRules:
+        """The operator typed the API URL in: its whole origin (where the video links
+        of a local emulator point too) is trusted like the built-in emulator."""
+        parts = urlsplit(self.gateway_url if mode.is_gateway else self.api_url)
+        return address_rules(f"{parts.scheme}://{parts.netloc}/" if parts.netloc else "")
+
     def client(self, mode: catalog.Mode) -> UpstreamClient:
         timeouts = Timeouts(
             connect=min(10.0, self.timeout), query=self.timeout, submit=self.timeout
         )
+        try:
+            rules = self.rules(mode)
+        except ValueError as error:
+            raise _invalid(str(error)) from None
         if mode.is_gateway:
             if not (self.gateway_url and self.gateway_key):
                 raise _invalid(
@@ -85,7 +98,7 @@ class Environment:
                     "JIMENG_GATEWAY_API_KEY"
                 )
             return GatewayClient(
-                api_key=self.gateway_key, base_url=self.gateway_url, timeouts=timeouts
+                api_key=self.gateway_key, base_url=self.gateway_url, timeouts=timeouts, rules=rules
             )
         if not (self.access_key and self.secret_key):
             raise _invalid("set VOLC_ACCESSKEY and VOLC_SECRETKEY (your Volcengine AK/SK)")
@@ -95,6 +108,7 @@ class Environment:
                 secret_key=self.secret_key,
                 endpoint=self.api_url,
                 timeouts=timeouts,
+                rules=rules,
             )
         except ValueError as error:
             raise _invalid(f"JIMENG_VIDEO_API_URL: {error}") from None
@@ -194,6 +208,7 @@ class Command(BaseCommand):
                 connect_timeout=min(10.0, environment.timeout),
                 read_timeout=environment.timeout,
                 on_result=lambda r: self.stderr.write(f"status: {r.status}", ending="\n"),
+                rules=environment.rules(mode),
             )
         except JimengError as error:
             raise _failure(error) from None
