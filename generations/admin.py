@@ -14,10 +14,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from generations import services
-from generations.forms import SuspendForm, TopUpForm, check_endpoint
+from generations.forms import CredentialForm, SuspendForm, TopUpForm
 from generations.models import (
     Credential,
-    CredentialKind,
     Generation,
     LedgerEntry,
     Membership,
@@ -176,45 +175,14 @@ class TeamAdmin(admin.ModelAdmin):
         _run_sweeper(self, request)
 
 
-class CredentialAdminForm(forms.ModelForm):  # type: ignore[type-arg]
-    endpoint = forms.CharField(label=_("endpoint"), max_length=300)
+class CredentialAdminForm(CredentialForm):
+    """The team's credential form with the team to choose: one save path for keys."""
 
-    new_access_key = forms.CharField(
-        label=_("new access key ID"), required=False, widget=forms.PasswordInput(render_value=False)
-    )
-    new_secret = forms.CharField(
-        label=_("new secret"), required=False, widget=forms.PasswordInput(render_value=False)
-    )
+    lock_kind = False
 
-    class Meta:
-        model = Credential
+    class Meta(CredentialForm.Meta):
         fields = ("team", "kind", "label", "endpoint", "max_qps")
-
-    def clean_endpoint(self) -> str:
-        return check_endpoint(self.cleaned_data["endpoint"])
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        if not self.instance.pk and not data.get("new_secret"):
-            self.add_error("new_secret", gettext("Enter the secret key."))
-        if (
-            data.get("kind") == CredentialKind.VOLCENGINE
-            and data.get("new_secret")
-            and not data.get("new_access_key")
-        ):
-            self.add_error("new_access_key", gettext("Enter the access key ID."))
-        return data
-
-    def save(self, commit: bool = True) -> Credential:
-        credential: Credential = super().save(commit=False)
-        if self.cleaned_data.get("new_secret"):
-            credential.set_secrets(
-                access_key=self.cleaned_data.get("new_access_key", ""),
-                secret=self.cleaned_data["new_secret"],
-            )
-        if commit:
-            credential.save()
-        return credential
+        widgets: dict[str, Any] = {}
 
 
 @admin.register(Credential)

@@ -10,31 +10,44 @@ from urllib.parse import urlsplit
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, PasswordResetForm, UserCreationForm
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from generations.jimeng import catalog
+from generations.jimeng.addresses import AddressRefused
 from generations.jimeng.catalog import RatioSource
 from generations.jimeng.client import DEFAULT_ENDPOINT
 from generations.jimeng.images import FittedImage, ImageRejected, fit_image, nearest_aspect_ratio
 from generations.jimeng.payload import GenerationInput, check_input, image_ratio_choices
 from generations.models import Credential, CredentialKind, Generation, Role, Team
+from generations.upstream import address_rules, allowed_hosts_text
 
 
 class SignUpForm(UserCreationForm):  # type: ignore[type-arg]
+    """Sign-up that does not reveal which emails are registered: an email that already
+    belongs to an account is not refused; the new account is made without it and the
+    view tells the address's owner (`taken_email`)."""
+
     email = forms.EmailField(label=_("Email"), help_text=_("For password resets."))
 
     class Meta(UserCreationForm.Meta):
         model = get_user_model()
         fields = ("username", "email")
 
+    taken_email = ""
+
     def clean_email(self) -> str:
         email = self.cleaned_data["email"].strip().lower()
         if get_user_model().objects.filter(email__iexact=email).exists():
-            raise forms.ValidationError(_("An account with this email already exists."))
+            self.taken_email = email
+            return ""
         return email
+
+
+class PasswordResetRequestForm(PasswordResetForm):
+    email = forms.EmailField(label=_("Email"), max_length=254)
 
 
 class SignInForm(AuthenticationForm):
@@ -86,16 +99,33 @@ class RoleForm(forms.Form):
 
 
 def check_endpoint(value: str) -> str:
+    """An API address keys may be sent to: http(s), no credentials in it, and a host the
+    address rules allow (docs/security.md)."""
     parts = urlsplit(value.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise forms.ValidationError(_("Enter an http:// or https:// address."))
     if parts.username or parts.password:
         raise forms.ValidationError(_("Put keys in the key fields, not in the address."))
+    try:
+        address_rules().check_api_url(value)
+    except AddressRefused:
+        raise forms.ValidationError(
+            _(
+                "Keys can only be sent to the official API hosts or to hosts the operator "
+                "allowed: %(hosts)s."
+            )
+            % {"hosts": allowed_hosts_text()}
+        ) from None
     return value.strip()
 
 
 class CredentialForm(forms.ModelForm):  # type: ignore[type-arg]
-    """Secrets are write-only: a saved secret is never rendered back into the form."""
+    """The one way keys are saved, from the team's Keys page and from the admin.
+
+    Secrets are write-only: a saved secret is never rendered back into the form. Moving
+    a key to another address or kind needs the secret typed again, so nobody can send a
+    stored key somewhere new without knowing it.
+    """
 
     access_key = forms.CharField(
         label=_("Access key ID (AK)"),
@@ -120,13 +150,17 @@ class CredentialForm(forms.ModelForm):  # type: ignore[type-arg]
         super().__init__(*args, **kwargs)
         self.editing = self.instance.pk is not None
         if self.editing:
-            self.fields["kind"].disabled = True
-            self.fields["secret"].help_text = _("Leave empty to keep the saved key.")
-            self.fields["access_key"].help_text = _("Leave empty to keep the saved key.")
+            if "kind" in self.fields and self.lock_kind:
+                self.fields["kind"].disabled = True
+            keep = _("Leave empty to keep the saved key (not when the endpoint changes).")
+            self.fields["secret"].help_text = keep
+            self.fields["access_key"].help_text = keep
         self.fields["endpoint"].help_text = _(
             "Volcengine: %(default)s (the default). Gateway: its base URL."
         ) % {"default": DEFAULT_ENDPOINT}
         self.fields["max_qps"].widget.attrs.update({"min": "0.1", "step": "0.1"})
+
+    lock_kind = True
 
     def clean_endpoint(self) -> str:
         value = self.cleaned_data.get("endpoint", "").strip()
@@ -143,39 +177,37 @@ class CredentialForm(forms.ModelForm):  # type: ignore[type-arg]
             raise forms.ValidationError(_("Use a number above 0, or leave it empty."))
         return value
 
+    def _moves_the_key(self) -> bool:
+        return self.editing and bool({"endpoint", "kind"} & set(self.changed_data))
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         kind = data.get("kind") or self.instance.kind
         access_key = (data.get("access_key") or "").strip()
         secret = (data.get("secret") or "").strip()
         data["access_key"], data["secret"] = access_key, secret
-        if not self.editing or secret or access_key:
-            if not secret:
-                self.add_error("secret", _("Enter the secret key."))
-            if kind == CredentialKind.VOLCENGINE and not access_key:
-                self.add_error("access_key", _("Enter the access key ID."))
+        moved = self._moves_the_key()
+        if (not self.editing or moved or access_key) and not secret:
+            self.add_error(
+                "secret",
+                _("The endpoint or kind changed: enter the key again to use it there.")
+                if moved
+                else _("Enter the secret key."),
+            )
+        if (not self.editing or secret) and kind == CredentialKind.VOLCENGINE and not access_key:
+            self.add_error("access_key", _("Enter the access key ID."))
         if kind == CredentialKind.GATEWAY and access_key:
             self.add_error("access_key", _("A gateway key has no access key ID; leave it empty."))
         return data
 
     def save(self, commit: bool = True) -> Credential:
         credential: Credential = super().save(commit=False)
-        access_key, secret = self.cleaned_data["access_key"], self.cleaned_data["secret"]
+        secret = self.cleaned_data["secret"]
         if secret:
-            credential.set_secrets(access_key=access_key, secret=secret)
-        elif self.editing and "endpoint" in self.changed_data:
-            credential.set_secrets(
-                access_key=credential.access_key, secret=credential_secret(credential)
-            )
+            credential.set_secrets(access_key=self.cleaned_data["access_key"], secret=secret)
         if commit:
             credential.save()
         return credential
-
-
-def credential_secret(credential: Credential) -> str:
-    from generations import crypto
-
-    return crypto.decrypt(credential.secret_encrypted)
 
 
 class TopUpForm(forms.Form):
@@ -260,14 +292,24 @@ CAMERA_DESCRIPTIONS = {
 STRENGTH_LABELS = {"weak": _("Weak"), "medium": _("Medium"), "strong": _("Strong")}
 
 
+# File extensions by the format Pillow found in the bytes, never by the uploaded name.
+EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+
+
 @dataclass(frozen=True)
 class Frame:
-    """An image for a new generation: where its original comes from and its fitted bytes."""
+    """An image for a new generation: where its original comes from and its fitted bytes.
+
+    The extensions are those of the formats found in the bytes: an upload called
+    `x.html` that is a PNG is stored as `.png` (and served as an image).
+    """
 
     position: int
     open_original: Callable[[], IO[bytes]]
     original_name: str
+    original_extension: str
     fitted: bytes
+    fitted_extension: str
     width: int
     height: int
     aspect_ratio: str
@@ -282,7 +324,15 @@ def _frame_from_upload(
 
     ratio = nearest_aspect_ratio(fitted.width, fitted.height, image_ratio_choices(mode))
     return Frame(
-        position, reopen, upload.name or "upload", fitted.data, fitted.width, fitted.height, ratio
+        position,
+        reopen,
+        upload.name or "upload",
+        EXTENSIONS[fitted.original_format],
+        fitted.data,
+        fitted.extension,
+        fitted.width,
+        fitted.height,
+        ratio,
     )
 
 
@@ -291,6 +341,10 @@ def _opener(name: str) -> Callable[[], IO[bytes]]:
         return default_storage.open(name, "rb")
 
     return open_original
+
+
+def _extension(name: str) -> str:
+    return name.rsplit(".", 1)[-1] if "." in name else "bin"
 
 
 def frames_from_generation(generation: Generation) -> list[Frame]:
@@ -304,7 +358,9 @@ def frames_from_generation(generation: Generation) -> list[Frame]:
                 image.position,
                 _opener(image.original.name or ""),
                 image.original_name,
+                _extension(image.original.name or ""),
                 fitted,
+                _extension(image.fitted.name or ""),
                 image.width,
                 image.height,
                 image.aspect_ratio,

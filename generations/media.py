@@ -9,7 +9,6 @@ requests so players can seek.
 
 from __future__ import annotations
 
-import mimetypes
 import re
 from collections.abc import Iterator
 from typing import IO
@@ -29,15 +28,39 @@ from django.urls import reverse
 
 SALT = "jimeng.media.v1"
 CHUNK = 256 * 1024
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# One range of at most 15 digits a side; anything else (several ranges, absurd numbers)
+# is ignored and the whole file is sent, as HTTP allows.
+RANGE = re.compile(r"^bytes=(\d{0,15})-(\d{0,15})$")
+MAX_RANGE_HEADER = 64
+# What stored media is served as, by extension. Names are ours (fixed per job, with the
+# extension of the format found in the bytes); anything else is a download.
+CONTENT_TYPES = {
+    "mp4": "video/mp4",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+    "webp": "image/webp",
+}
+FALLBACK_TYPE = "application/octet-stream"
+
+
+def content_type(name: str) -> str:
+    return CONTENT_TYPES.get(name.rsplit(".", 1)[-1].lower(), FALLBACK_TYPE)
+
+
+def _attachment(name: str, download_name: str | None) -> str | None:
+    """Content-Disposition: a download when asked for, or when the type is unknown."""
+    if download_name is None and content_type(name) == FALLBACK_TYPE:
+        download_name = name.rsplit("/", 1)[-1]
+    return f'attachment; filename="{download_name}"' if download_name else None
 
 
 def signed_url(name: str, *, download_name: str | None = None) -> str:
     ttl = settings.MEDIA_URL_TTL_SECONDS
     if settings.MEDIA_STORAGE == "s3":
-        parameters = {}
-        if download_name:
-            parameters["ResponseContentDisposition"] = f'attachment; filename="{download_name}"'
+        parameters = {"ResponseContentType": content_type(name)}
+        disposition = _attachment(name, download_name)
+        if disposition:
+            parameters["ResponseContentDisposition"] = disposition
         return default_storage.url(name, parameters=parameters, expire=ttl)  # type: ignore[call-arg]
     token = signing.dumps({"n": name, "d": download_name}, salt=SALT, compress=True)
     return reverse("media", args=[token])
@@ -73,10 +96,15 @@ def _chunks(handle: IO[bytes], start: int, length: int) -> Iterator[bytes]:
         handle.close()
 
 
+class Unsatisfiable(Exception):
+    """A well-formed range that lies outside the file: 416."""
+
+
 def _byte_range(header: str, size: int) -> tuple[int, int] | None:
-    """The one range of a `Range: bytes=a-b` header, clipped to the file; None if unusable."""
-    match = RANGE.match(header.strip())
-    if not match or size == 0:
+    """The one range of a `Range: bytes=a-b` header, clipped to the file; None to send
+    the whole file (no header, or one we do not serve)."""
+    match = RANGE.match(header.strip()) if len(header) <= MAX_RANGE_HEADER else None
+    if not match:
         return None
     first, last = match.groups()
     if first == "" and last == "":
@@ -85,34 +113,35 @@ def _byte_range(header: str, size: int) -> tuple[int, int] | None:
         start, end = max(0, size - int(last)), size - 1
     else:
         start, end = int(first), min(size - 1, int(last) if last else size - 1)
-    return (start, end) if start <= end < size else None
+    if not start <= end < size:
+        raise Unsatisfiable
+    return start, end
 
 
 def serve(request: HttpRequest, name: str, *, download_name: str | None = None) -> HttpResponseBase:
     try:
         size = default_storage.size(name)
+        span = _byte_range(request.headers.get("Range", ""), size)
         handle = default_storage.open(name, "rb")
-    except (FileNotFoundError, OSError):
-        raise Http404("no such file") from None
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    header = request.headers.get("Range", "")
-    span = _byte_range(header, size) if header else None
-    if header and span is None:
-        handle.close()
+    except Unsatisfiable:
         refusal = HttpResponse(status=416)
         refusal["Content-Range"] = f"bytes */{size}"
         return refusal
+    except (FileNotFoundError, OSError):
+        raise Http404("no such file") from None
     start, end = span or (0, size - 1)
     response = StreamingHttpResponse(
         _chunks(handle, start, end - start + 1),
-        content_type=content_type,
+        content_type=content_type(name),
         status=206 if span else 200,
     )
     response["Content-Length"] = str(end - start + 1)
     response["Accept-Ranges"] = "bytes"
     response["Cache-Control"] = f"private, max-age={settings.MEDIA_URL_TTL_SECONDS}"
+    response["X-Content-Type-Options"] = "nosniff"
     if span:
         response["Content-Range"] = f"bytes {start}-{end}/{size}"
-    if download_name:
-        response["Content-Disposition"] = f'attachment; filename="{download_name}"'
+    disposition = _attachment(name, download_name)
+    if disposition:
+        response["Content-Disposition"] = disposition
     return response

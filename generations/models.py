@@ -20,6 +20,7 @@ from django.db import models
 from django.db.models import F, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
@@ -27,6 +28,7 @@ from django.views.decorators.debug import sensitive_variables
 from generations import crypto
 from generations.jimeng import catalog
 from generations.jimeng.client import GatewayClient, Timeouts, UpstreamClient, VolcengineClient
+from generations.upstream import address_rules
 
 ZERO = Decimal("0.00")
 
@@ -223,6 +225,14 @@ class Invitation(models.Model):
 # --- upstream credentials -----------------------------------------------------------
 
 
+@sensitive_variables("key")
+def credential_fingerprint(*, kind: str, endpoint: str, key: str) -> str:
+    """Names an upstream account (for the shared rate limiter) without storing anything
+    that could be tested against a guessed key: an HMAC keyed with the server secret."""
+    message = f"{kind}\n{endpoint.strip()}\n{key}"
+    return salted_hmac("jimeng.credential-fingerprint", message, algorithm="sha256").hexdigest()
+
+
 class CredentialKind(models.TextChoices):
     VOLCENGINE = "volcengine", _("Volcengine AK/SK")
     GATEWAY = "gateway", _("Gateway Bearer key")
@@ -238,8 +248,7 @@ class Credential(models.Model):
 
     access_key_encrypted = models.TextField(blank=True)
     secret_encrypted = models.TextField()
-    # sha256 of endpoint + key id: names the upstream account for the shared rate
-    # limiter without storing anything readable.
+    # Names the upstream account for the shared rate limiter (credential_fingerprint).
     fingerprint = models.CharField(max_length=64, db_index=True)
     max_qps = models.FloatField(
         _("requests per second"),
@@ -274,11 +283,13 @@ class Credential(models.Model):
 
     @method_decorator(sensitive_variables("access_key", "secret"))
     def set_secrets(self, *, access_key: str, secret: str) -> None:
+        """Encrypt the keys and name the upstream account they belong to. Call it after
+        setting the kind and endpoint: the fingerprint covers them too."""
         self.access_key_encrypted = crypto.encrypt(access_key) if access_key else ""
         self.secret_encrypted = crypto.encrypt(secret)
-        self.fingerprint = hashlib.sha256(
-            f"{self.endpoint}\n{access_key or secret}".encode()
-        ).hexdigest()
+        self.fingerprint = credential_fingerprint(
+            kind=self.kind, endpoint=self.endpoint, key=access_key or secret
+        )
 
     @property
     def access_key(self) -> str:
@@ -301,10 +312,17 @@ class Credential(models.Model):
             submit=settings.JIMENG_SUBMIT_TIMEOUT,
         )
         secret = crypto.decrypt(self.secret_encrypted)
+        rules = address_rules()
         if self.kind == CredentialKind.GATEWAY:
-            return GatewayClient(api_key=secret, base_url=self.endpoint, timeouts=timeouts)
+            return GatewayClient(
+                api_key=secret, base_url=self.endpoint, timeouts=timeouts, rules=rules
+            )
         return VolcengineClient(
-            access_key=self.access_key, secret_key=secret, endpoint=self.endpoint, timeouts=timeouts
+            access_key=self.access_key,
+            secret_key=secret,
+            endpoint=self.endpoint,
+            timeouts=timeouts,
+            rules=rules,
         )
 
     def modes(self) -> list[catalog.Mode]:
@@ -510,18 +528,24 @@ def poster_path(generation: Generation, filename: str = "") -> str:
     return f"posters/{generation.team_id}/{generation.pk}.jpg"
 
 
+IMAGE_EXTENSIONS = ("jpg", "png", "webp")
+
+
+def _image_extension(filename: str) -> str:
+    """The extension the caller chose from the image's detected format; anything else is
+    stored as .bin (and served as a download, never as a page)."""
+    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else ""
+    return extension if extension in IMAGE_EXTENSIONS else "bin"
+
+
 def original_path(image: GenerationImage, filename: str = "") -> str:
-    extension = filename.rsplit(".", 1)[-1].lower() if "." in filename else "bin"
-    if not extension.isalnum() or len(extension) > 5:
-        extension = "bin"
     stem = f"uploads/{image.generation.team_id}/{image.generation_id}-{image.position}"
-    return f"{stem}-original.{extension}"
+    return f"{stem}-original.{_image_extension(filename)}"
 
 
 def fitted_path(image: GenerationImage, filename: str = "") -> str:
-    extension = "png" if filename.lower().endswith(".png") else "jpg"
     stem = f"uploads/{image.generation.team_id}/{image.generation_id}-{image.position}"
-    return f"{stem}-fitted.{extension}"
+    return f"{stem}-fitted.{_image_extension(filename)}"
 
 
 class Generation(models.Model):
@@ -665,14 +689,6 @@ class GenerationImage(models.Model):
 SHARE_ID_LENGTH = 10
 
 
-class ShareLinkQuerySet(models.QuerySet["ShareLink"]):
-    def live(self) -> ShareLinkQuerySet:
-        now = timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(
-            Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-        )
-
-
 class ShareLink(models.Model):
     """An unguessable public link to one result or an album of several.
 
@@ -694,8 +710,6 @@ class ShareLink(models.Model):
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     view_count = models.PositiveIntegerField(_("views"), default=0)
-
-    objects = ShareLinkQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("share link")
@@ -719,8 +733,9 @@ class ShareLink(models.Model):
 
     @classmethod
     def find(cls, key: str) -> ShareLink | None:
+        """The link with this key, live or not (`is_live` tells); None for a wrong key."""
         public_id, secret = key[:SHARE_ID_LENGTH], key[SHARE_ID_LENGTH:]
-        link = cls.objects.live().filter(public_id=public_id).first()
+        link = cls.objects.filter(public_id=public_id).first()
         if link is None or not hmac.compare_digest(link.secret.encode(), secret.encode()):
             return None
         return link
@@ -786,6 +801,17 @@ class WorkerLease(models.Model):
         return (
             cls.objects.filter(name=name, expires_at__gt=timezone.now()).exclude(owner="").exists()
         )
+
+
+class Throttle(models.Model):
+    """How many attempts one subject made in one window (generations.throttle)."""
+
+    key = models.CharField(max_length=120, primary_key=True)
+    count = models.PositiveIntegerField(default=0)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.count}"
 
 
 class RateBucket(models.Model):

@@ -184,6 +184,11 @@ class ConnectionCheck:
 def describe_upstream_error(error: JimengError, endpoint: str) -> str:
     """An upstream error in plain words, for people rather than logs."""
     code = error.code
+    if error.kind == ErrorKind.ADDRESS:
+        return _(
+            "%(endpoint)s may not be used: keys only go to the official API hosts or to "
+            "hosts the operator allowed, on public addresses."
+        ) % {"endpoint": endpoint}
     if error.kind in (ErrorKind.NETWORK, ErrorKind.TIMEOUT):
         return _("Could not reach %(endpoint)s (%(detail)s).") % {
             "endpoint": endpoint,
@@ -429,8 +434,8 @@ def _store_frames(generation: Generation, frames: list[Frame]) -> None:
                 aspect_ratio=frame.aspect_ratio,
             )
             with frame.open_original() as original:
-                image.original.save(frame.original_name, File(original), save=False)
-            image.fitted.save("fitted.jpg", ContentFile(frame.fitted), save=False)
+                image.original.save(f"original.{frame.original_extension}", File(original), False)
+            image.fitted.save(f"fitted.{frame.fitted_extension}", ContentFile(frame.fitted), False)
             image.save()
     except (OSError, DatabaseError) as error:
         pipeline.fail(generation, "storage", str(error)[:200])

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from generations import pipeline, services
-from generations.forms import Frame
+from generations.forms import EXTENSIONS, Frame
 from generations.jimeng import catalog
 from generations.jimeng.images import fit_image
 from generations.jimeng.payload import GenerationInput
@@ -25,7 +25,9 @@ def frame(position: int, data: bytes, name: str = "frame.jpg") -> Frame:
         position,
         lambda: io.BytesIO(data),
         name,
+        EXTENSIONS[fitted.original_format],
         fitted.data,
+        fitted.extension,
         fitted.width,
         fitted.height,
         fitted.aspect_ratio,

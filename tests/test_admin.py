@@ -72,8 +72,8 @@ def test_credential_secret_can_be_replaced_write_only(cast, operator) -> None:
             "label": "Main key",
             "endpoint": "https://visual.volcengineapi.com",
             "max_qps": "",
-            "new_access_key": "AKLTreplaced",
-            "new_secret": "replaced-secret",
+            "access_key": "AKLTreplaced",
+            "secret": "replaced-secret",
         },
     )
     credential.refresh_from_db()

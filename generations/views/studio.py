@@ -20,6 +20,7 @@ from generations.forms import GenerateForm
 from generations.jimeng import catalog
 from generations.models import Generation, ImageRole, Price, Role, Status
 from generations.reasons import failure_reason
+from generations.views.accounts import safe_next
 
 RECENT_JOBS = 12
 STEPS = (Status.QUEUED, Status.SUBMITTED, Status.GENERATING, Status.DOWNLOADING, Status.READY)
@@ -230,7 +231,7 @@ def job_cancel(request: HttpRequest, access: TeamAccess, generation_id: int) -> 
             % {"id": generation.pk},
         )
     return redirect(
-        request.POST.get("next") or reverse("job-detail", args=[access.team.slug, generation.pk])
+        safe_next(request, reverse("job-detail", args=[access.team.slug, generation.pk]))
     )
 
 
@@ -268,4 +269,10 @@ def job_media(
     ).first()
     if image is None or which not in ("original", "fitted") or role not in ("first", "last"):
         raise Http404("no such image")
-    return media.redirect_to(getattr(image, which).name or "")
+    name = getattr(image, which).name or ""
+    # An original is whatever was uploaded (an image, perhaps with more riding along):
+    # it is offered as a download, never shown as a page of our site.
+    download = (
+        f"jimeng-{generation.pk}-{role}.{name.rsplit('.', 1)[-1]}" if which == "original" else None
+    )
+    return media.redirect_to(name, download_name=download)
