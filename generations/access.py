@@ -19,7 +19,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 from django.http.response import HttpResponseBase
 
-from generations.models import ROLE_RANK, Membership, Role, Team
+from generations.models import ROLE_RANK, Membership, Role, ShareLink, Team
 
 CURRENT_TEAM = "current_team"
 
@@ -50,6 +50,15 @@ class TeamAccess:
     @property
     def can_manage(self) -> bool:
         return self.at_least(Role.ADMIN)
+
+    @property
+    def can_share(self) -> bool:
+        """Viewers only look: publishing a link is for members and up."""
+        return self.at_least(Role.MEMBER)
+
+    def can_revoke(self, link: ShareLink) -> bool:
+        """Members revoke the links they made; admins and owners any link."""
+        return self.can_manage or (self.can_share and link.created_by_id == self.membership.user_id)
 
 
 def team_access(request: HttpRequest, slug: str, required: str = Role.VIEWER) -> TeamAccess:

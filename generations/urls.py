@@ -35,17 +35,7 @@ urlpatterns = [
         ),
         name="password_change_done",
     ),
-    path(
-        "accounts/password/reset/",
-        public_view(
-            auth_views.PasswordResetView.as_view(
-                template_name="accounts/password_reset.html",
-                email_template_name="accounts/password_reset_email.txt",
-                subject_template_name="accounts/password_reset_subject.txt",
-            )
-        ),
-        name="password_reset",
-    ),
+    path("accounts/password/reset/", accounts.password_reset, name="password_reset"),
     path(
         "accounts/password/reset/sent/",
         public_view(

@@ -75,7 +75,10 @@ def _objects(team) -> dict[str, str]:  # type: ignore[no-untyped-def]
     add_credential(team, default=not team.credentials.filter(is_default=True).exists())
     job = _ready_job(team)
     invitation, token = Invitation.issue(team=team, role=Role.MEMBER, created_by=None)
-    link = ShareLink.new(team=team)
+    # Made by the team's member: members may revoke their own links (test_hardening.py
+    # covers another member's link).
+    maker = Membership.objects.filter(team=team, role=Role.MEMBER).first()
+    link = ShareLink.new(team=team, created_by=maker.user if maker else None)
     link.save()
     link.items.create(generation=job)
     membership = Membership.objects.filter(team=team).order_by("pk").last()

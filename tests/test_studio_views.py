@@ -374,7 +374,7 @@ def _share(client: Client, *ids: int, **extra) -> str:
 def test_a_share_link_shows_only_the_shared_items(keyed) -> None:
     shared = _ready(keyed.team, prompt="Shared <b>kite</b>", user=keyed.member)
     hidden = _ready(keyed.team, prompt="Secret project", user=keyed.member)
-    path = _share(keyed.client("viewer"), shared.pk)
+    path = _share(keyed.client("member"), shared.pk)
     page = Client().get(path)
     html = page.content.decode()
     assert page.status_code == 200
@@ -398,21 +398,25 @@ def test_albums_and_view_counts(keyed) -> None:
     assert 'data-testid="views">2<' in page
 
 
-def test_revoked_and_expired_links_answer_404(keyed) -> None:
+def test_revoked_and_expired_links_answer_410(keyed) -> None:
     job = _ready(keyed.team)
     path = _share(keyed.client("member"), job.pk)
     link = ShareLink.objects.get()
     revoke = reverse("share-revoke", args=["team-a", link.pk])
     assert keyed.client("outsider").post(revoke).status_code == 404
-    keyed.client("viewer").post(revoke)  # the team's links are the team's to revoke
+    assert keyed.client("viewer").post(revoke).status_code == 403  # viewers only look
+    keyed.client("admin").post(revoke)  # admins revoke any of the team's links
 
-    assert Client().get(path).status_code == 404
-    assert Client().get(f"{path}{job.pk}/poster").status_code == 404
+    gone = Client().get(path)
+    assert gone.status_code == 410 and b"no longer works" in gone.content
+    assert Client().get(f"{path}{job.pk}/poster").status_code == 410
     expiring = _share(keyed.client("member"), job.pk, expires_in_days="1")
     ShareLink.objects.filter(revoked_at__isnull=True).update(
         expires_at=timezone.now() - timedelta(seconds=1)
     )
-    assert Client().get(expiring).status_code == 404
+    assert Client().get(expiring).status_code == 410
+    unknown = Client().get("/s/" + "0" * 42 + "/")
+    assert unknown.status_code == 404 and b"No such link" in unknown.content
 
 
 def test_share_keys_are_long_and_unguessable(keyed) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
@@ -22,20 +23,22 @@ from generations.models import Generation, Role, ShareLink, Status
 
 @team_view(Role.VIEWER)
 def share_list(request: HttpRequest, access: TeamAccess) -> HttpResponse:
-    links = (
+    links = list(
         ShareLink.objects.filter(team=access.team)
         .select_related("created_by")
         .annotate(item_count=Count("items"))
         .order_by("-created_at")
     )
     new_link = request.session.pop("new_share_url", None)
+    for link in links:
+        link.may_revoke = access.can_revoke(link)  # type: ignore[attr-defined]
     return render(
         request, "sharing/list.html", {"access": access, "links": links, "new_link": new_link}
     )
 
 
 @require_POST
-@team_view(Role.VIEWER)
+@team_view(Role.MEMBER)
 def share_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     form = ShareForm(request.POST)
     if not form.is_valid():
@@ -60,24 +63,47 @@ def share_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
 
 
 @require_POST
-@team_view(Role.VIEWER)
+@team_view(Role.MEMBER)
 def share_revoke(request: HttpRequest, access: TeamAccess, link_id: int) -> HttpResponse:
     link = get_object_or_404(ShareLink, pk=link_id, team=access.team)
+    if not access.can_revoke(link):
+        raise PermissionDenied
     link.revoke()
     messages.success(request, _("The link was revoked; it no longer opens."))
     return redirect("share-list", slug=access.team.slug)
 
 
+class LinkGone(Exception):
+    """The key names no link (404), or one that was revoked or expired (410)."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 def _live_link(key: str) -> ShareLink:
     link = ShareLink.find(key)
     if link is None:
-        raise Http404("no such link")
+        raise LinkGone(404)
+    if not link.is_live:
+        raise LinkGone(410)
     return link
+
+
+def _gone(request: HttpRequest, gone: LinkGone) -> HttpResponse:
+    """Our own page, in DEBUG too: a visitor of a dead link never sees a debug page."""
+    response = render(request, "sharing/gone.html", {"status": gone.status}, status=gone.status)
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @public_view
 def public_share(request: HttpRequest, key: str) -> HttpResponse:
-    link = _live_link(key)
+    try:
+        link = _live_link(key)
+    except LinkGone as gone:
+        return _gone(request, gone)
     link.record_view()
     items = [
         item.generation
@@ -93,7 +119,10 @@ def public_share(request: HttpRequest, key: str) -> HttpResponse:
 
 @public_view
 def public_media(request: HttpRequest, key: str, generation_id: int, kind: str) -> HttpResponse:
-    link = _live_link(key)
+    try:
+        link = _live_link(key)
+    except LinkGone as gone:
+        return _gone(request, gone)
     generation = get_object_or_404(
         Generation, pk=generation_id, status=Status.READY, share_links=link
     )
