@@ -6,7 +6,7 @@ PY := $(BIN)/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install install-dev demo test lint serve worker manage bench chaos clean
+.PHONY: install install-dev demo test security lint serve worker manage bench chaos clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -76,6 +76,10 @@ lint: install-dev
 
 test: install-dev lint
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The reproductions of attacks alone (make test runs them too).
+security: install-dev
+	$(BIN)/pytest -m security $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache .mypy_cache tests/artifacts

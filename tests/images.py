@@ -50,8 +50,13 @@ def exif_rotated_jpeg(width: int, height: int, orientation: int = 6) -> bytes:
     return buffer.getvalue()
 
 
-def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
-    """A small PNG that declares a huge image: decoding it would need gigabytes."""
+def png_bomb(
+    width: int = 30000, height: int = 30000, *, rows: int = 64, broken: bool = False
+) -> bytes:
+    """A small PNG that declares a huge image: decoding it would need gigabytes.
+
+    It holds `rows` rows of black (all of them: `rows=height`, ~1 kB per 1000 px of
+    height); `broken` spoils the data after them, so that decoding fails."""
 
     def chunk(kind: bytes, data: bytes) -> bytes:
         body = kind + data
@@ -60,7 +65,8 @@ def png_bomb(width: int = 30000, height: int = 30000) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit greyscale
     row = b"\x00" + b"\x00" * width
     compressor = zlib.compressobj(9)
-    data = b"".join(compressor.compress(row) for _ in range(64)) + compressor.flush()
+    data = b"".join(compressor.compress(row) for _ in range(rows))
+    data += b"\xff" * 64 if broken else compressor.flush()
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
     )

@@ -22,6 +22,7 @@ from tests.pipeline import FAST_PIPELINE, drive, make_job
 from tests.test_access_matrix import ALL, _objects, _url
 
 ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.security
 
 
 @pytest.fixture

@@ -2,14 +2,15 @@
 
 Uploads may be JPEG, PNG or WebP up to 20 MB. The upstream takes JPEG or PNG of at
 most 4.7 MB, at most 4096 px a side, a short side of at least 320 px and a long:short
-ratio of at most 3 (DESIGN §3). A clean image already within our limits is sent as it
-came; anything else is oriented, flattened onto white, resized and re-encoded as JPEG,
-lowering the quality and then the size until it fits.
+ratio of at most 3 (docs/upstream/volcengine-visual.md). A clean image already within
+our limits is sent as it came; anything else is oriented, flattened onto white, resized
+and re-encoded as JPEG, lowering the quality and then the size until it fits.
 
 We fit to at most 2560 px a side, inside the official 4096: the largest video the API
 makes is 2176 px wide, so more pixels only cost memory here and bytes on the wire.
 Memory stays bounded: the upload is decoded from its file (not read into memory), JPEGs
-are decoded at reduced scale, and other formats are limited to 36 megapixels.
+are decoded at reduced scale, big 8-bit PNGs a band of rows at a time, and what must be
+decoded whole is limited to 24 megapixels.
 
 Pillow's decompression-bomb guard stays on; its warning is treated as an error too.
 """
@@ -25,8 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
+from generations.jimeng import png_bands
 from generations.jimeng.catalog import ASPECT_RATIOS
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
@@ -35,10 +37,14 @@ MAX_SIDE = 4096  # the upstream's limit
 FIT_MAX_SIDE = 2560  # what we send: above the largest output frame (2176 px)
 MIN_SHORT_SIDE = 320
 MAX_RATIO = 3.0
-# Our own ceilings, below Pillow's bomb limit. JPEGs are decoded at reduced scale, so
-# 50 MP (any camera photo) stays cheap; PNG and WebP are decoded whole, hence 36 MP.
+# Our own ceilings, below Pillow's bomb limit. JPEGs are decoded at reduced scale and
+# 8-bit PNGs a band of rows at a time (png_bands.py), so 50 MP (any camera photo)
+# stays cheap; what must be decoded whole (WebP, interlaced or 16-bit PNG) stops at 24 MP.
 MAX_PIXELS = 50_000_000
-MAX_PIXELS_FULL_DECODE = 36_000_000
+MAX_PIXELS_FULL_DECODE = 24_000_000
+# A PNG whose pixels would take more than this is decoded in bands of about BAND_BYTES.
+BAND_ABOVE_BYTES = 32 * 1024 * 1024
+BAND_BYTES = 2 * 1024 * 1024
 # Pillow allocates pixels in blocks of 16 MB by default: a 23 MB intermediate image
 # then takes 32 MB. Smaller blocks keep an upload's peak memory close to its pixels.
 Image.core.set_block_size(1024 * 1024)
@@ -146,10 +152,17 @@ def _open(upload: Upload) -> Image.Image:
         )
     if getattr(image, "is_animated", False) or getattr(image, "n_frames", 1) > 1:
         raise ImageRejected("animated", "animated images are not accepted")
-    limit = MAX_PIXELS if image.format == "JPEG" else MAX_PIXELS_FULL_DECODE
-    if image.width * image.height > limit:
+    reduced = image.format == "JPEG" or (image.format == "PNG" and _png(upload).bandable)
+    if image.width * image.height > (MAX_PIXELS if reduced else MAX_PIXELS_FULL_DECODE):
         raise _bomb()
     return image
+
+
+def _png(upload: Upload) -> png_bands.Header:
+    try:
+        return png_bands.read_header(upload.stream)
+    except (png_bands.DamagedPng, StopIteration, struct.error):
+        raise _damaged() from None
 
 
 def _decode(image: Image.Image) -> None:
@@ -205,7 +218,7 @@ def _needs_no_change(image: Image.Image, upload: Upload) -> bool:
         image.format in SENDABLE_FORMATS
         and upload.size <= MAX_BYTES
         and image.mode in ("RGB", "L")
-        and not image.getexif()
+        and not _exif(image, upload)
         and not image.info.get("exif")
         and _ends_cleanly(image, upload)
         and _target_size(*image.size) == image.size
@@ -228,9 +241,26 @@ def _encode_jpeg(image: Image.Image) -> bytes:
         image = image.resize(smaller, Image.Resampling.LANCZOS)
 
 
-def _oriented_size(image: Image.Image) -> tuple[int, int]:
+def _exif(image: Image.Image, upload: Upload) -> Image.Exif:
+    """The image's EXIF, without decoding pixels: Pillow's PNG getexif() decodes the
+    whole picture to look for an eXIf chunk after the image data, so we look ourselves."""
+    if image.format != "PNG":
+        return image.getexif()
+    exif = Image.Exif()
+    data = image.info.get("exif") or png_bands.find_chunk(upload.stream, b"eXIf")
+    if data:
+        exif.load(data)
+    return exif
+
+
+def _orientation(image: Image.Image, upload: Upload) -> int:
+    value = _exif(image, upload).get(EXIF_ORIENTATION, 1)
+    return value if isinstance(value, int) else 1
+
+
+def _oriented_size(image: Image.Image, orientation: int) -> tuple[int, int]:
     # Orientations 5-8 turn the picture by 90 degrees, so width and height swap.
-    if image.getexif().get(EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+    if orientation in (5, 6, 7, 8):
         return image.height, image.width
     return image.size
 
@@ -259,7 +289,8 @@ def _reduce_factor(image: Image.Image, box: tuple[int, int]) -> int:
 
 def _fit(upload: Upload, image: Image.Image) -> FittedImage:
     original = (image.format or "", image.width, image.height)
-    width, height = _oriented_size(image)
+    orientation = _orientation(image, upload)
+    width, height = _oriented_size(image, orientation)
     if max(width, height) / min(width, height) > MAX_RATIO:
         raise ImageRejected(
             "ratio",
@@ -272,19 +303,67 @@ def _fit(upload: Upload, image: Image.Image) -> FittedImage:
         )
     target = _target_size(width, height)
     turned = (width, height) != image.size
-    if image.format == "JPEG":
-        # Let the JPEG decoder scale down while decoding: far less memory and time.
-        image.draft("RGB", target[::-1] if turned else target)
-    _decode(image)
     box = target[::-1] if turned else target
-    # Shrink in place of the full-size pixels, so they are freed at once: an integer
-    # reduce() first (cheap), then a high-quality resize for the rest of the way.
-    factor = _reduce_factor(image, box)
-    if factor >= 2:
-        image = image.reduce(factor)
+    if _decodes_in_bands(image, upload):
+        image = _shrunk_in_bands(image, upload, box)
+    else:
+        image = _shrunk_whole(image, box)
     if image.size != box:
         image = image.resize(box, Image.Resampling.LANCZOS)
-    image = ImageOps.exif_transpose(image) or image
+    image = _upright(image, orientation)
     image = _to_rgb(image)
     fitted = _encode_jpeg(image)
     return FittedImage(fitted, "JPEG", image.width, image.height, *original, changed=True)
+
+
+def _shrunk_whole(image: Image.Image, box: tuple[int, int]) -> Image.Image:
+    if image.format == "JPEG":
+        # Let the JPEG decoder scale down while decoding: far less memory and time.
+        image.draft("RGB", box)
+    _decode(image)
+    # Shrink in place of the full-size pixels, so they are freed at once: an integer
+    # reduce() first (cheap), then a high-quality resize (by the caller) the rest of the way.
+    factor = _reduce_factor(image, box)
+    return image.reduce(factor) if factor >= 2 else image
+
+
+def _decodes_in_bands(image: Image.Image, upload: Upload) -> bool:
+    if image.format != "PNG" or not _png(upload).bandable:
+        return False
+    return image.width * image.height * len(image.getbands()) > BAND_ABOVE_BYTES
+
+
+def _shrunk_in_bands(image: Image.Image, upload: Upload, box: tuple[int, int]) -> Image.Image:
+    """Decode a big PNG band by band, flattening and shrinking each band as it comes;
+    only one band and the shrunk result are ever in memory."""
+    header = _png(upload)
+    factor = max(1, min(header.width // box[0], header.height // box[1]))
+    rows = max(factor, BAND_BYTES // header.row_bytes // factor * factor)
+    shrunk = Image.new("RGB", (-(-header.width // factor), -(-header.height // factor)))
+    top = 0
+    try:
+        for band in png_bands.bands(upload.stream, header, rows):
+            piece = _to_rgb(band)
+            piece = piece.reduce(factor) if factor > 1 else piece
+            shrunk.paste(piece, (0, top))
+            top += piece.height
+    except png_bands.DamagedPng:
+        raise _damaged() from None
+    return shrunk
+
+
+# EXIF orientation → the turn that makes the picture upright (as ImageOps.exif_transpose).
+UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+def _upright(image: Image.Image, orientation: int) -> Image.Image:
+    turn = UPRIGHT.get(orientation)
+    return image.transpose(turn) if turn is not None else image
