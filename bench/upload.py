@@ -1,6 +1,6 @@
 """Upload path: a 20 MB JPEG, a 30-megapixel PNG and a 36-megapixel RGBA PNG submitted
-through the generate form of a real web process (gunicorn, one worker). Reports the time to fit and encode and
-the web worker's peak RSS increase during the request."""
+through the generate form of a real web process (gunicorn, one worker). Reports the time
+to fit and encode and the web worker's peak RSS increase during the request."""
 
 from __future__ import annotations
 
