@@ -225,6 +225,8 @@ def test_make_serve_and_make_worker_run_in_production_mode(tmp_path: Path) -> No
         )
         missing = requests.get(f"http://127.0.0.1:{port}/no/such/page", timeout=5)
         assert missing.status_code == 404 and "Traceback" not in missing.text  # DEBUG is off
+        emulator = requests.post(f"http://127.0.0.1:{port}/sandbox/volcengine/", timeout=5)
+        assert emulator.status_code == 404  # the emulator is off in production
         ready = requests.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
         assert ready.json()["status"] == "ready"
         deadline = time.monotonic() + 60

@@ -176,7 +176,7 @@ def _decode_band(
 ) -> tuple[Image.Image, bytes]:
     lead = b"\x00" + previous if previous is not None else b""  # filter 0: stored as is
     rows = len(filtered) // header.row_bytes + (1 if previous is not None else 0)
-    band = Image.open(io.BytesIO(_band_png(header, extras, rows, lead + filtered)))
+    band: Image.Image = Image.open(io.BytesIO(_band_png(header, extras, rows, lead + filtered)))
     band.load()
     if previous is not None:
         band = band.crop((0, 1, band.width, band.height))
