@@ -97,7 +97,8 @@ def test_studio_journey(
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("button:has-text('Revoke')")
     expect(page.locator(".message.success")).to_contain_text("revoked")
-    assert public.goto(share_url).status == 404
+    assert public.goto(share_url).status == 410
+    expect(public.locator("[data-testid=link-gone]")).to_contain_text("no longer works")
     stranger.close()
     worker.stop()
 

@@ -23,8 +23,8 @@ def _sign_up(page: Page, base: str, username: str, next_path: str = "") -> None:
     page.click("form button[type=submit]")
 
 
-def test_team_journey(live_server, page: Page, browser: Browser, artifacts, settings) -> None:
-    base = live_server.url
+def test_team_journey(emulator, page: Page, browser: Browser, artifacts, settings) -> None:
+    base = emulator.base_url  # the live server, which serves the emulator too
     _sign_up(page, base, "founder")
     expect(page).to_have_url(f"{base}/teams/")
     page.fill("#id_name", "Kite Studio")
