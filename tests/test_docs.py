@@ -25,3 +25,27 @@ def test_every_variable_is_in_env_example_and_readme() -> None:
     missing_readme = sorted(v for v in variables if f"`{v}`" not in readme)
     assert not missing_example, f".env.example lacks {missing_example}"
     assert not missing_readme, f"README lacks {missing_readme}"
+
+
+CITED = re.compile(r"docs/[A-Za-z0-9_/.-]+\.md")
+
+
+def test_every_document_the_code_cites_is_in_the_repository() -> None:
+    sources = [
+        *(ROOT / "generations").rglob("*.py"),
+        *(ROOT / "sandbox").rglob("*.py"),
+        *(ROOT / "jimeng_web").rglob("*.py"),
+        ROOT / "README.md",
+        *(ROOT / "docs").rglob("*.md"),
+    ]
+    cited = {match for path in sources for match in CITED.findall(path.read_text())}
+    assert len(cited) > 5
+    missing = sorted(c for c in cited if not (ROOT / c).is_file())
+    assert not missing, f"cited but missing: {missing}"
+
+
+def test_no_code_cites_documents_outside_the_repository() -> None:
+    outside = re.compile(r"DESIGN §|DESIGN\.md|\.\./shared/|\bseed 00[0-9]")
+    sources = [*(ROOT / "generations").rglob("*.py"), *(ROOT / "sandbox").rglob("*.py")]
+    offenders = [str(p.relative_to(ROOT)) for p in sources if outside.search(p.read_text())]
+    assert not offenders, offenders
