@@ -107,12 +107,12 @@ class Chaos:
 
 
 def _create(prompt: str, mode: str) -> None:
-    from generations import services
-    from generations.forms import Frame
+    from generations.frames import Frame
     from generations.jimeng import catalog
     from generations.jimeng.images import fit_image
     from generations.jimeng.payload import GenerationInput
     from generations.models import Generation, Team
+    from generations.services import jobs
 
     if Generation.objects.filter(prompt=prompt).exists():  # created before an error hid it
         return
@@ -144,7 +144,7 @@ def _create(prompt: str, mode: str) -> None:
         images_base64=tuple("…" for _ in frames),
         image_ratios=tuple(f.aspect_ratio for f in frames),
     )
-    services.start_generation(
+    jobs.start_generation(
         team=Team.objects.get(slug="chaos"), user=None, mode=chosen, request=request, frames=frames
     )
 

@@ -47,9 +47,9 @@ def _jobs(seed: int) -> list[tuple[str, int, float]]:
 
 
 def _create(team, label: str, jobs: list[tuple[str, int, float]]) -> list[int]:  # type: ignore[no-untyped-def]
-    from generations import services
     from generations.jimeng import catalog
     from generations.jimeng.payload import GenerationInput
+    from generations.services import jobs
 
     ids = []
     for index, (mode, seconds, duration) in enumerate(jobs):
@@ -61,7 +61,7 @@ def _create(team, label: str, jobs: list[tuple[str, int, float]]) -> list[int]: 
         )
         request = GenerationInput(prompt=prompt, seconds=seconds)
         ids.append(
-            services.start_generation(
+            jobs.start_generation(
                 team=team, user=None, mode=catalog.get_mode(mode), request=request, frames=[]
             ).pk
         )

@@ -38,16 +38,16 @@ def _seed_history(team, rng: random.Random) -> None:  # type: ignore[no-untyped-
     starts from what it would have learned instead of its cold default."""
     from django.utils import timezone
 
-    from generations import services
     from generations.jimeng import catalog
     from generations.jimeng.payload import GenerationInput
     from generations.models import Generation, Status
+    from generations.services import jobs
 
     now = timezone.now()
     for mode, seconds, low, high in KINDS:
         for index in range(HISTORY_PER_KIND):
             request = GenerationInput(prompt=f"history {index}", seconds=seconds)
-            job = services.start_generation(
+            job = jobs.start_generation(
                 team=team, user=None, mode=catalog.get_mode(mode), request=request, frames=[]
             )
             submitted = now - timedelta(hours=1, minutes=index)
@@ -62,9 +62,9 @@ def _seed_history(team, rng: random.Random) -> None:  # type: ignore[no-untyped-
 
 def _create(teams, rng: random.Random) -> list[int]:  # type: ignore[no-untyped-def]
     """Jobs from every team, created in a shuffled order within the same few seconds."""
-    from generations import services
     from generations.jimeng import catalog
     from generations.jimeng.payload import GenerationInput
+    from generations.services import jobs
 
     plan = [(team, index) for team, count in teams for index in range(count)]
     rng.shuffle(plan)
@@ -77,7 +77,7 @@ def _create(teams, rng: random.Random) -> list[int]:  # type: ignore[no-untyped-
             f" [sandbox:job={team.slug}-{index}]",
             seconds=seconds,
         )
-        job = services.start_generation(
+        job = jobs.start_generation(
             team=team, user=None, mode=catalog.get_mode(mode), request=request, frames=[]
         )
         ids.append(job.pk)

@@ -13,8 +13,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from generations import services
-from generations.forms import CredentialForm, SuspendForm, TopUpForm
+from generations import ledger, pipeline
+from generations.forms.keys import CredentialForm
+from generations.forms.operators import SuspendForm, TopUpForm
 from generations.models import (
     Credential,
     Generation,
@@ -24,11 +25,10 @@ from generations.models import (
     Status,
     Team,
 )
+from generations.tasks import sweep
 
 
 def _run_sweeper(modeladmin: admin.ModelAdmin, request: HttpRequest) -> None:
-    from generations.tasks import sweep
-
     report = sweep()
     modeladmin.message_user(request, gettext("Sweeper ran: %(report)s") % {"report": report})
 
@@ -136,7 +136,7 @@ class TeamAdmin(admin.ModelAdmin):
         if isinstance(result, HttpResponse):
             return result
         for team in queryset:
-            services.grant_topup(
+            ledger.grant_topup(
                 team=team,
                 amount_cny=result.cleaned_data["amount_cny"],
                 seconds=result.cleaned_data["seconds"],
@@ -280,16 +280,14 @@ class GenerationAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Requeue: poll or retry the next step now"))
     def requeue(self, request: HttpRequest, queryset: QuerySet[Generation]) -> None:
-        from generations.pipeline import requeue
-
-        count = sum(requeue(generation) for generation in queryset)
+        count = sum(pipeline.requeue(generation) for generation in queryset)
         self.message_user(request, gettext("%(count)d job(s) requeued.") % {"count": count})
 
     @admin.action(description=_("Cancel jobs not yet submitted"))
     def cancel_queued(self, request: HttpRequest, queryset: QuerySet[Generation]) -> None:
-        from generations.pipeline import cancel
-
-        count = sum(cancel(generation) for generation in queryset.filter(status=Status.QUEUED))
+        count = sum(
+            pipeline.cancel(generation) for generation in queryset.filter(status=Status.QUEUED)
+        )
         level = messages.SUCCESS if count else messages.WARNING
         self.message_user(request, gettext("%(count)d job(s) cancelled.") % {"count": count}, level)
 

@@ -28,6 +28,8 @@ from django.views.decorators.debug import sensitive_variables
 from generations import crypto
 from generations.jimeng import catalog
 from generations.jimeng.client import GatewayClient, Timeouts, UpstreamClient, VolcengineClient
+from generations.jimeng.payload import GenerationInput
+from generations.reasons import failure_reason
 from generations.upstream import address_rules
 
 ZERO = Decimal("0.00")
@@ -41,9 +43,13 @@ def month_start(moment: datetime | None = None) -> date:
     return local.date().replace(day=1)
 
 
+def following_month(first: date) -> date:
+    """The first day of the month after the one `first` starts."""
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
 def next_month_start(moment: datetime | None = None) -> datetime:
-    first = month_start(moment)
-    following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+    following = following_month(month_start(moment))
     return timezone.make_aware(datetime.combine(following, datetime.min.time()))
 
 
@@ -227,8 +233,9 @@ class Invitation(models.Model):
 
 @sensitive_variables("key")
 def credential_fingerprint(*, kind: str, endpoint: str, key: str) -> str:
-    """Names an upstream account (for the shared rate limiter) without storing anything
-    that could be tested against a guessed key: an HMAC keyed with the server secret."""
+    """Names an upstream account (for the shared rate bucket, upstream_rate.py) without
+    storing anything that could be tested against a guessed key: an HMAC keyed with the
+    server secret."""
     message = f"{kind}\n{endpoint.strip()}\n{key}"
     return salted_hmac("jimeng.credential-fingerprint", message, algorithm="sha256").hexdigest()
 
@@ -649,9 +656,25 @@ class Generation(models.Model):
 
     @property
     def failure_reason(self) -> str:
-        from generations.reasons import failure_reason
-
         return failure_reason(self) if self.status == Status.FAILED else ""
+
+    def request_input(self, images_base64: tuple[str, ...]) -> GenerationInput:
+        """The request this job makes upstream, with its images as given: their bytes
+        in base64 when sending, placeholders when the request is only checked."""
+        return GenerationInput(
+            prompt=self.prompt,
+            seconds=self.seconds,
+            aspect_ratio=self.aspect_ratio or None,
+            seed=self.seed,
+            images_base64=images_base64,
+            image_urls=tuple(self.image_urls),
+            image_ratios=tuple(
+                self.images.order_by("position").values_list("aspect_ratio", flat=True)
+            ),
+            template_id=self.template_id or None,
+            camera_strength=self.camera_strength or None,
+            resolution=self.resolution or None,
+        )
 
 
 class ImageRole(models.IntegerChoices):
@@ -804,7 +827,7 @@ class WorkerLease(models.Model):
 
 
 class Throttle(models.Model):
-    """How many attempts one subject made in one window (generations.throttle)."""
+    """How many attempts one subject made in one window (generations.account_throttle)."""
 
     key = models.CharField(max_length=120, primary_key=True)
     count = models.PositiveIntegerField(default=0)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import tempfile
 import threading
@@ -28,17 +29,18 @@ from typing import Any
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.db import OperationalError, transaction
+from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import Case, F, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django_q.tasks import async_task
 
-from generations import gallery_totals, limiter, schedule, services
+from generations import gallery_totals, ledger, schedule, upstream_rate
 from generations.jimeng import runner
 from generations.jimeng.client import TaskStatus
 from generations.jimeng.errors import JimengError
 from generations.jimeng.images import to_base64
-from generations.jimeng.payload import GenerationInput, build_body
+from generations.jimeng.payload import build_body
 from generations.jimeng.probe import NotAVideo, probe, write_poster
 from generations.models import (
     ACTIVE,
@@ -112,7 +114,7 @@ def fail(
             lease_owner="",
         )
         if changed:
-            services.release(generation, f"{code}: {detail}"[:200])
+            ledger.release(generation, f"{code}: {detail}"[:200])
             gallery_totals.record_finished(generation, Status.FAILED)
     if changed:
         _remove_media(generation)
@@ -127,7 +129,7 @@ def cancel(generation: Generation) -> bool:
             status=Status.CANCELLED, finished_at=_now(), next_action_at=None, lease_until=None
         )
         if changed:
-            services.release(generation, "cancelled")
+            ledger.release(generation, "cancelled")
             gallery_totals.record_finished(generation, Status.CANCELLED)
     return bool(changed)
 
@@ -153,26 +155,11 @@ def requeue(generation: Generation) -> bool:
 # --- submitting ----------------------------------------------------------------------
 
 
-def credential_for(generation: Generation) -> Credential | None:
-    if generation.credential_id:
-        return generation.credential
-    return None
-
-
-def request_input(generation: Generation) -> GenerationInput:
-    images = list(generation.images.order_by("position"))
-    return GenerationInput(
-        prompt=generation.prompt,
-        seconds=generation.seconds,
-        aspect_ratio=generation.aspect_ratio or None,
-        seed=generation.seed,
-        images_base64=tuple(_read_base64(image.fitted.name or "") for image in images),
-        image_urls=tuple(generation.image_urls),
-        image_ratios=tuple(image.aspect_ratio for image in images),
-        template_id=generation.template_id or None,
-        camera_strength=generation.camera_strength or None,
-        resolution=generation.resolution or None,
-    )
+def request_body(generation: Generation) -> dict[str, Any]:
+    """The submit body, with the fitted frames read from storage."""
+    images = generation.images.order_by("position")
+    encoded = tuple(_read_base64(image.fitted.name or "") for image in images)
+    return build_body(generation.catalog_mode, generation.request_input(encoded))
 
 
 def _read_base64(name: str) -> str:
@@ -231,13 +218,12 @@ def _submit(generation: Generation, owner: str) -> None:
     if not claimed:
         return
     generation.refresh_from_db()
-    credential = credential_for(generation)
+    credential = generation.credential
     if credential is None:
         fail(generation, "no_credential", "the team has no upstream key for this mode")
         return
     try:
-        body = build_body(generation.catalog_mode, request_input(generation))
-        result = credential.client().submit(body)
+        result = credential.client().submit(request_body(generation))
     except JimengError as error:
         _submit_failed(generation, error, owner)
         return
@@ -302,7 +288,7 @@ def aigc_req_json(credential: Credential) -> str | None:
 
 
 def poll(generation: Generation, owner: str) -> None:
-    credential = credential_for(generation)
+    credential = generation.credential
     if credential is None:
         fail(generation, "no_credential", "the upstream key was deleted while the job ran")
         return
@@ -376,8 +362,6 @@ def _apply_result(generation: Generation, result: Any, mine: Any) -> None:
 
 
 def enqueue_archive(generation_id: int) -> None:
-    from django_q.tasks import async_task
-
     async_task("generations.tasks.archive", generation_id, task_name=f"archive-{generation_id}")
 
 
@@ -452,7 +436,7 @@ def _finish(generation: Generation, owner: str, size: int, info: Any) -> None:
             video_url="",
         )
         if changed:
-            services.settle(generation)
+            ledger.settle(generation)
             gallery_totals.record_finished(generation, Status.READY)
     if changed:
         log.info(
@@ -496,8 +480,6 @@ def kick(*, after_start: str = "") -> int:
     check tells), deduplicated only among the workers of that same start, so a marker
     left from before the crash cannot hold it back.
     """
-    from django_q.tasks import async_task
-
     if not Generation.objects.filter(status__in=(Status.QUEUED, *POLLED)).exists():
         return 0
     started = 0
@@ -578,7 +560,7 @@ def dispatch_round(owner: str, *, batch: int = 50, until: float | None = None) -
         )
         if not claimed:
             continue
-        wait = limiter.take(key, credential.qps()) if credential else 0.0
+        wait = upstream_rate.take(key, credential.qps()) if credential else 0.0
         if wait > 0:
             Generation.objects.filter(pk=generation.pk, lease_owner=owner).update(
                 lease_until=None, lease_owner=""
@@ -703,6 +685,16 @@ def recover() -> dict[str, int]:
         name__startswith="kick:", expires_at__lt=now - timedelta(hours=1)
     ).delete()
     return report
+
+
+def resume_at_worker_start(**_: object) -> None:
+    """A worker that (re)starts resumes the pipeline at once instead of waiting for the
+    sweeper: after a crash, dispatchers come back within one lease."""
+    try:
+        # The cluster's workers share their parent process: it names this start.
+        kick(after_start=f"{os.uname().nodename}:{os.getppid()}")
+    except DatabaseError:
+        log.warning("could not resume the pipeline at worker start; the sweeper will")
 
 
 def sweep() -> dict[str, int]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.utils.translation import gettext as _
 
-from generations.models import Generation
+if TYPE_CHECKING:  # the model shows its reason through this module
+    from generations.models import Generation
 
 
 def _messages() -> dict[str, str]:

@@ -10,7 +10,7 @@ from django.db.models import Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from generations.models import EntryKind, LedgerEntry, Team
+from generations.models import EntryKind, LedgerEntry, Team, following_month
 
 
 @dataclass(frozen=True)
@@ -39,8 +39,7 @@ def spend_by_day(team: Team, period: date) -> list[Day]:
     )
     totals = {row["day"]: Decimal(row["cny"]).quantize(Decimal("0.01")) for row in rows}
 
-    following = (period.replace(day=28) + timedelta(days=4)).replace(day=1)
-    days = [period + timedelta(days=n) for n in range((following - period).days)]
+    days = [period + timedelta(days=n) for n in range((following_month(period) - period).days)]
     tallest = max(totals.values(), default=Decimal("0")) or Decimal("1")
     return [
         Day(d, totals.get(d, Decimal("0")), float(totals.get(d, Decimal("0")) / tallest))

@@ -63,7 +63,7 @@ class Spec:
     prompt_limit: int = 800
     ratios: tuple[str, ...] = ()
     sizes: Any = field(default_factory=lambda: SIZES_720P)
-    # S2.0 image-to-video sends the ratio picked from the image (seed 003); the other
+    # S2.0 image to video sends the ratio picked from the image; the other
     # image modes follow the first frame and take no ratio.
     ratio_sent_with_image: bool = False
 

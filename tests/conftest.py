@@ -14,7 +14,7 @@ from django.test import override_settings
 from generations.jimeng.addresses import AddressRules, Origin
 from generations.jimeng.client import GatewayClient, Timeouts, VolcengineClient
 from sandbox.store import Store
-from sandbox.views import drain_renders
+from sandbox.tasks import drain_renders
 
 # Playwright's sync API runs an event loop in the test thread; Django refuses ORM calls
 # from a thread with a running loop unless told this is fine (it is, in tests).

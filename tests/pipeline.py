@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 
-from generations import pipeline, services
-from generations.forms import EXTENSIONS, Frame
+from generations import ledger, pipeline
+from generations.frames import EXTENSIONS, Frame
 from generations.jimeng import catalog
 from generations.jimeng.images import fit_image
 from generations.jimeng.payload import GenerationInput
 from generations.models import Generation, Status, Team
+from generations.services import jobs
 from tests import images
 
 
@@ -59,9 +60,7 @@ def make_job(
         template_id="robo_arm" if chosen.camera else None,
         **fields,
     )
-    return services.start_generation(
-        team=team, user=user, mode=chosen, request=request, frames=frames
-    )
+    return jobs.start_generation(team=team, user=user, mode=chosen, request=request, frames=frames)
 
 
 def drive(
@@ -141,7 +140,7 @@ def mark_ready(
             finished_at=timezone.now(),
             **{"video_width": 1280, "video_height": 720, **fields},
         )
-        services.settle(job)
+        ledger.settle(job)
         gallery_totals.record_finished(job, Status.READY)
     job.refresh_from_db()
     return job

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 
 from generations.jimeng import catalog
-from generations.jimeng.catalog import MODES, estimate_cost, get_mode, mode_for_req_key
-from generations.jimeng.payload import GenerationInput, build_body, check_input, output_ratio
+from generations.jimeng.catalog import GATEWAY_SIZES, MODES, estimate_cost, get_mode
+from generations.jimeng.payload import GenerationInput, build_body, check_input
 
 VOLCENGINE_NAMES = {
     "t2v_720p",
@@ -40,19 +40,20 @@ def test_every_mode_has_a_size_for_each_ratio_and_a_price(mode: catalog.Mode) ->
     for ratio in mode.aspect_ratios:
         if ratio == "adaptive":
             continue
-        for resolution in mode.resolutions or [None]:
-            width, height = mode.output_size(ratio, resolution)
+        tables = [GATEWAY_SIZES[r] for r in mode.resolutions] if mode.is_gateway else [mode.sizes]
+        for sizes in tables:
+            width, height = sizes[ratio]
             assert width % 16 == 0 and height % 16 == 0  # what H.264 encoders want
     assert catalog.DEFAULT_PRICES[mode.req_key].cny_per_second > 0
 
 
 def test_documented_output_sizes() -> None:
-    assert get_mode("t2v_720p").output_size("9:16") == (720, 1280)
-    assert get_mode("t2v_720p").output_size("21:9") == (1680, 720)
-    assert get_mode("t2v_1080p").output_size("16:9") == (1920, 1088)
-    assert get_mode("ti2v_pro").output_size("21:9") == (2176, 928)
-    assert get_mode("s20_t2v").output_size("9:21") == (720, 1680)
-    assert get_mode("doubao-seedance-1-0-pro-250528").output_size("1:1", "480p") == (640, 640)
+    assert get_mode("t2v_720p").sizes["9:16"] == (720, 1280)
+    assert get_mode("t2v_720p").sizes["21:9"] == (1680, 720)
+    assert get_mode("t2v_1080p").sizes["16:9"] == (1920, 1088)
+    assert get_mode("ti2v_pro").sizes["21:9"] == (2176, 928)
+    assert get_mode("s20_t2v").sizes["9:21"] == (720, 1680)
+    assert GATEWAY_SIZES["480p"]["1:1"] == (640, 640)
 
 
 @pytest.mark.parametrize(
@@ -84,8 +85,12 @@ def test_estimate_refuses_a_duration_the_mode_does_not_make() -> None:
         estimate_cost(get_mode("t2v_720p"), 6)
 
 
-def test_old_pro_key_is_an_alias() -> None:
-    assert mode_for_req_key("jimeng_t2v_v30_pro") is get_mode("ti2v_pro")
+def test_modes_are_found_by_name_req_key_or_old_name() -> None:
+    assert get_mode("jimeng_t2v_v30_pro") is get_mode("ti2v_pro")  # the older write-ups' name
+    assert get_mode("jimeng_ti2v_v30_pro") is get_mode("ti2v_pro")
+    assert get_mode("jimeng_i2v_first_v30_1080") is get_mode("i2v_first_1080p")
+    with pytest.raises(KeyError, match="unknown mode"):
+        get_mode("jimeng_t2v_v40")
 
 
 def _codes(mode: str, **fields) -> list[tuple[str, str]]:
@@ -202,9 +207,3 @@ def test_gateway_body() -> None:
     assert body["duration"] == 7 and body["resolution"] == "480p" and body["size"] == "adaptive"
     assert body["images"] == ["data:image/png;base64,iVBORw0KGgoAAA"]
     assert body["metadata"] == '{"seed":5}'
-
-
-def test_output_ratio_follows_the_image_for_image_modes() -> None:
-    mode = get_mode("i2v_first_1080p")
-    assert output_ratio(mode, GenerationInput(images_base64=("A",), image_ratios=("3:4",))) == "3:4"
-    assert output_ratio(get_mode("t2v_720p"), GenerationInput(prompt="x")) == "16:9"

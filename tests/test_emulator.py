@@ -1,4 +1,4 @@
-"""The emulator behaves as the contract says (DESIGN §3, §4, §6), over real HTTP."""
+"""The emulator behaves as docs/emulator.md and docs/upstream/ say, over real HTTP."""
 
 from __future__ import annotations
 

@@ -176,6 +176,14 @@ def test_invalid_options_are_refused_before_any_request(
     assert emulator.store.calls() == []
 
 
+def test_a_mode_can_be_named_by_its_req_key_even_the_old_one(cli_env, emulator) -> None:
+    printed = _run("a lantern", "--mode", "jimeng_t2v_v30_pro", "--aspect-ratio", "1:1")
+    assert "- Mode: ti2v_pro" in printed
+    assert json.loads(emulator.store.tasks()[-1].body)["req_key"] == "jimeng_ti2v_v30_pro"
+    with pytest.raises(CommandError, match="unknown mode"):
+        _run("a lantern", "--mode", "jimeng_t2v_v40")
+
+
 def test_missing_keys_are_invalid_input(cli_env, monkeypatch) -> None:
     monkeypatch.delenv("VOLC_SECRETKEY")
     error = _refused("a cat")

@@ -28,7 +28,7 @@ from PIL import Image
 
 from generations import crypto, media, pipeline
 from generations.admin import CredentialAdminForm
-from generations.forms import CredentialForm
+from generations.forms.keys import CredentialForm
 from generations.jimeng import png_bands, transport
 from generations.jimeng.addresses import AddressRules
 from generations.jimeng.client import GatewayClient, VolcengineClient
@@ -43,9 +43,9 @@ from generations.models import (
     Throttle,
     credential_fingerprint,
 )
-from generations.services import describe_upstream_error
+from generations.services.keys import describe_upstream_error
 from sandbox import render
-from sandbox.views import drain_renders
+from sandbox.tasks import drain_renders
 from tests import images
 from tests.cast import PASSWORD, add_credential, make_user, post_generate
 from tests.conftest import SANDBOX_AK, SANDBOX_SK

@@ -1,4 +1,4 @@
-"""Fitting uploads to the upstream's image limits (DESIGN §3)."""
+"""Fitting uploads to the upstream's image limits (docs/upstream/volcengine-visual.md)."""
 
 from __future__ import annotations
 

@@ -12,7 +12,7 @@ import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from generations import pipeline, services
+from generations import ledger, pipeline
 from generations.jimeng.probe import probe
 from generations.models import Generation, LedgerEntry, Status
 from tests import images
@@ -76,7 +76,7 @@ def test_every_step_can_run_twice_without_double_work(studio, emulator) -> None:
     pipeline.archive(job.pk)
     job.refresh_from_db()
     assert job.status == Status.READY and _ledger(job) == ["reserve", "settle"]
-    assert services.settle(job) is None
+    assert ledger.settle(job) is None
 
 
 def test_image_mode_sends_the_fitted_frames(studio, emulator) -> None:
@@ -231,7 +231,7 @@ def test_refused_reservation_leaves_nothing_behind(studio) -> None:
     studio.team.quota_cny = Decimal("1.00")
     studio.team.save()
     before = set(_all_media())
-    with pytest.raises(services.QuotaExceeded):
+    with pytest.raises(ledger.QuotaExceeded):
         make_job(studio.team, "i2v_first_720p")
     assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
     assert set(_all_media()) == before

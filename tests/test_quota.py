@@ -10,7 +10,8 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import services
+from generations import ledger
+from generations.errors import Refused
 from generations.models import EntryKind, Generation, LedgerEntry, Team, month_start
 
 pytestmark = pytest.mark.django_db
@@ -31,7 +32,7 @@ def _generation(team: Team, cost: str = "3.00", seconds: int = 5) -> Generation:
 
 def _reserve(team: Team, generation: Generation) -> LedgerEntry:
     with transaction.atomic():
-        return services.reserve(team=team, generation=generation, user=None)
+        return ledger.reserve(team=team, generation=generation, user=None)
 
 
 def test_reserve_settle_release_add_up(cast) -> None:
@@ -45,8 +46,8 @@ def test_reserve_settle_release_add_up(cast) -> None:
         Decimal("0"),
     )
     assert usage.left_cny == Decimal("91.00")
-    services.settle(first)
-    services.release(second, "upstream refused")
+    ledger.settle(first)
+    ledger.release(second, "upstream refused")
     usage = cast.team.usage()
     assert (usage.spent_cny, usage.spent_seconds, usage.reserved_cny) == (
         Decimal("3.00"),
@@ -61,9 +62,9 @@ def test_reserve_settle_release_add_up(cast) -> None:
 def test_a_job_is_settled_or_released_once(cast) -> None:
     generation = _generation(cast.team)
     _reserve(cast.team, generation)
-    assert services.settle(generation) is not None
-    assert services.settle(generation) is None
-    assert services.release(generation) is None
+    assert ledger.settle(generation) is not None
+    assert ledger.settle(generation) is None
+    assert ledger.release(generation) is None
     with pytest.raises(IntegrityError), transaction.atomic():
         LedgerEntry.objects.create(
             team=cast.team,
@@ -79,7 +80,7 @@ def test_refusal_says_what_is_left_and_when_it_resets(cast) -> None:
     cast.team.quota_cny = Decimal("5.00")
     cast.team.save()
     _reserve(cast.team, _generation(cast.team, "3.00"))
-    with pytest.raises(services.QuotaExceeded) as caught:
+    with pytest.raises(ledger.QuotaExceeded) as caught:
         _reserve(cast.team, _generation(cast.team, "3.00"))
     message = str(caught.value)
     assert "2.00 CNY" in message and "3.00 CNY" in message
@@ -92,7 +93,7 @@ def test_seconds_quota(cast) -> None:
     cast.team.quota_seconds = 12
     cast.team.save()
     _reserve(cast.team, _generation(cast.team, seconds=10))
-    with pytest.raises(services.QuotaExceeded, match="2 video seconds"):
+    with pytest.raises(ledger.QuotaExceeded, match="2 video seconds"):
         _reserve(cast.team, _generation(cast.team, seconds=5))
 
 
@@ -108,20 +109,20 @@ def test_topup_adds_room_for_this_month(cast) -> None:
     cast.team.quota_cny = Decimal("3.00")
     cast.team.save()
     _reserve(cast.team, _generation(cast.team))
-    services.grant_topup(
+    ledger.grant_topup(
         team=cast.team, amount_cny=Decimal("6.00"), seconds=0, reason="launch week", user=None
     )
     _reserve(cast.team, _generation(cast.team))
     assert cast.team.usage().left_cny == Decimal("3.00")
-    with pytest.raises(services.Refused):
-        services.grant_topup(
+    with pytest.raises(Refused):
+        ledger.grant_topup(
             team=cast.team, amount_cny=Decimal("1"), seconds=0, reason=" ", user=None
         )
 
 
 def test_a_suspended_team_cannot_reserve(cast) -> None:
     cast.team.suspend("unpaid invoice")
-    with pytest.raises(services.QuotaExceeded, match="suspended"):
+    with pytest.raises(ledger.QuotaExceeded, match="suspended"):
         _reserve(cast.team, _generation(cast.team))
 
 
@@ -129,14 +130,14 @@ def test_a_suspended_team_cannot_reserve(cast) -> None:
 def test_reserve_refuses_to_run_outside_a_transaction(cast) -> None:
 
     with pytest.raises(RuntimeError):
-        services.reserve(team=cast.team, generation=_generation(cast.team), user=None)
+        ledger.reserve(team=cast.team, generation=_generation(cast.team), user=None)
 
 
 def test_team_page_shows_spend_reserved_left_and_a_chart(cast) -> None:
     settled, held = _generation(cast.team, "4.00"), _generation(cast.team, "3.00")
     _reserve(cast.team, settled)
     _reserve(cast.team, held)
-    services.settle(settled)
+    ledger.settle(settled)
     page = cast.client("viewer").get(reverse("team-detail", args=["team-a"])).content.decode()
     assert 'data-testid="spent">4.00 ¥' in page
     assert 'data-testid="reserved">3.00 ¥' in page
@@ -160,7 +161,7 @@ def test_fifty_concurrent_reservations_against_room_for_ten(cast) -> None:
         try:
             _reserve(cast.team, generation)
             result = "reserved"
-        except services.QuotaExceeded:
+        except ledger.QuotaExceeded:
             result = "refused"
         finally:
             connection.close()

@@ -1,4 +1,5 @@
-"""The V4 signer against the official SDK's vectors (DESIGN §3), and over the wire."""
+"""The V4 signer against the official SDK's vectors (docs/upstream/volcengine-visual.md),
+and over the wire."""
 
 from __future__ import annotations
 

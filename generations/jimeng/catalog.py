@@ -1,8 +1,9 @@
 """Every generation mode the studio offers, with what each accepts and produces.
 
-One `Mode` per command-line name. The Volcengine modes follow DESIGN §3 (the
-official contract); the gateway models follow DESIGN §4. Forms, the command line, the
-emulator's validation and the pricing all read from here.
+One `Mode` per command-line name. The Volcengine modes follow
+docs/upstream/volcengine-visual.md (the vendor's contract); the gateway models follow
+docs/upstream/gateway.md. Forms, the command line and the pricing read from here (the
+emulator's validation is written separately, from the same pages).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class Provider(StrEnum):
 class RatioSource(StrEnum):
     FIELD = "field"  # the user picks aspect_ratio and it is sent
     IMAGE = "image"  # the output follows the first frame; aspect_ratio is not sent
-    IMAGE_SENT = "image_sent"  # picked from the first frame and sent (S2.0 i2v, seed 003)
+    IMAGE_SENT = "image_sent"  # picked from the first frame and sent (S2.0 image to video)
 
 
 FPS = 24
@@ -100,7 +101,7 @@ class Mode:
     prompt_required: bool = True
     sends_frames: bool = True
     camera: bool = False
-    # Gateway models only: which inputs of DESIGN §4 they take.
+    # Gateway models only: which inputs of docs/upstream/gateway.md they take.
     resolutions: tuple[str, ...] = ()
     adaptive_for_text: bool = True
 
@@ -115,10 +116,6 @@ class Mode:
     @property
     def default_duration(self) -> int:
         return 5 if 5 in self.durations else self.durations[0]
-
-    def output_size(self, aspect_ratio: str, resolution: str | None = None) -> tuple[int, int]:
-        sizes = GATEWAY_SIZES[resolution or "720p"] if self.is_gateway else self.sizes
-        return sizes[aspect_ratio]
 
     def frames(self, seconds: int) -> int:
         return FRAMES_BY_SECONDS.get(seconds, seconds * FPS + 1)
@@ -222,7 +219,7 @@ def _gateway(name: str, label: str, *, text: bool, image: bool, shortest: int = 
         sizes=SIZES_720P,
         sends_frames=False,
         resolutions=GATEWAY_RESOLUTIONS,
-        # seed 004: the pro models do not take "adaptive" for text-to-video.
+        # The pro models do not take "adaptive" for text to video (docs/upstream/gateway.md).
         adaptive_for_text="-pro" not in name,
     )
 
@@ -245,30 +242,27 @@ MODES: MappingProxyType[str, Mode] = MappingProxyType(
 VOLCENGINE_MODES = tuple(m for m in MODES.values() if not m.is_gateway)
 GATEWAY_MODES = tuple(m for m in MODES.values() if m.is_gateway)
 
-# Seed 001 calls Pro text-to-video `jimeng_t2v_v30_pro`; the official key is ti2v.
+# Older write-ups call Pro text to video `jimeng_t2v_v30_pro`; the vendor's key is ti2v.
 REQ_KEY_ALIASES = MappingProxyType({"jimeng_t2v_v30_pro": "jimeng_ti2v_v30_pro"})
 _BY_REQ_KEY = {mode.req_key: mode for mode in VOLCENGINE_MODES}
 
 
 def get_mode(name: str) -> Mode:
-    try:
-        return MODES[name]
-    except KeyError:
-        raise KeyError(f"unknown mode {name!r}; choose one of {', '.join(MODES)}") from None
+    """The mode of this command-line name, or of this req_key (old names included)."""
+    found = MODES.get(name) or _BY_REQ_KEY.get(REQ_KEY_ALIASES.get(name, name))
+    if found is None:
+        raise KeyError(f"unknown mode {name!r}; choose one of {', '.join(MODES)}")
+    return found
 
 
-def mode_for_req_key(req_key: str) -> Mode | None:
-    return _BY_REQ_KEY.get(REQ_KEY_ALIASES.get(req_key, req_key))
-
-
-# --- Pricing (DESIGN §5): CNY per generated second ---------------------------------
+# --- Pricing (docs/pricing.md): CNY per generated second ---------------------------
 
 
 @dataclass(frozen=True)
 class Price:
     key: str
     cny_per_second: Decimal
-    is_estimate: bool  # True where no seed price exists: the UI marks it as an estimate
+    is_estimate: bool  # True where the vendor publishes no price: the UI says "estimate"
 
 
 DEFAULT_PRICES: MappingProxyType[str, Price] = MappingProxyType(

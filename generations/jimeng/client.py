@@ -50,8 +50,9 @@ class TaskStatus(StrEnum):
         return self not in (TaskStatus.IN_QUEUE, TaskStatus.GENERATING)
 
 
-# Every status word seen in the official docs, the seeds (001: not_start/pending/
-# running/success/failed) and the gateway (004: queued/processing/in_progress/...).
+# Every status word seen: the vendor's, older write-ups' (not_start, pending, running,
+# success, failed) and the gateway's (queued, processing, in_progress, ...); see
+# docs/upstream/volcengine-visual.md and docs/upstream/gateway.md.
 STATUS_WORDS: Mapping[str, TaskStatus] = {
     "in_queue": TaskStatus.IN_QUEUE,
     "queued": TaskStatus.IN_QUEUE,
@@ -340,7 +341,7 @@ class VolcengineClient:
             )
         code = payload.get("code")
         if code is None and "data" in payload and response.status == 200:
-            return payload, request_id  # seed 001's ResponseMetadata + data envelope
+            return payload, request_id  # an older ResponseMetadata + data envelope
         if code != SUCCESS:
             if isinstance(code, int):
                 raise business_error(

@@ -187,16 +187,6 @@ def _check_camera(mode: Mode, request: GenerationInput) -> list[Problem]:
     return problems
 
 
-def output_ratio(mode: Mode, request: GenerationInput) -> str:
-    """The aspect ratio of the video this request will produce."""
-    first_image_ratio = request.image_ratios[0] if request.image_ratios else None
-    if mode.ratio_source != RatioSource.FIELD or (request.image_count and mode.name == "ti2v_pro"):
-        return request.aspect_ratio or first_image_ratio or "16:9"
-    if mode.is_gateway and request.aspect_ratio == "adaptive":
-        return first_image_ratio or "16:9"
-    return request.aspect_ratio or "16:9"
-
-
 def build_body(mode: Mode, request: GenerationInput) -> dict[str, Any]:
     """The JSON body for the upstream submit call. Assumes check_input found nothing."""
     if mode.is_gateway:

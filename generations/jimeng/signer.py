@@ -1,4 +1,5 @@
-"""Volcengine V4 request signing (HMAC-SHA256), as DESIGN §3 specifies it.
+"""Volcengine V4 request signing (HMAC-SHA256), as docs/upstream/volcengine-visual.md
+describes it (the vendor's example: https://www.volcengine.com/docs/6444/1390583).
 
 The signature covers the exact body bytes, so callers serialise once, sign those
 bytes and send those same bytes; re-serialising after signing breaks the signature.

@@ -9,10 +9,10 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
-from generations import services
 from generations.access import TeamAccess, team_view
-from generations.forms import CredentialForm
+from generations.forms.keys import CredentialForm
 from generations.models import Credential, Role
+from generations.services import keys
 
 
 @team_view(Role.ADMIN)
@@ -45,7 +45,7 @@ def _edit(
         credential.is_default = False
         credential.save()
         if wants_default:
-            services.make_default(credential)
+            keys.make_default(credential)
         messages.success(request, _("Key saved. Use “Test connection” to check it."))
         return redirect("credential-list", slug=access.team.slug)
     context = {"access": access, "form": form, "credential": credential, "created": created}
@@ -56,7 +56,7 @@ def _edit(
 @team_view(Role.ADMIN)
 def credential_test(request: HttpRequest, access: TeamAccess, credential_id: int) -> HttpResponse:
     credential = get_object_or_404(Credential, pk=credential_id, team=access.team)
-    check = services.check_connection(credential)
+    check = keys.check_connection(credential)
     (messages.success if check.ok else messages.error)(
         request, f"{credential.label}: {check.message}"
     )
@@ -69,7 +69,7 @@ def credential_default(
     request: HttpRequest, access: TeamAccess, credential_id: int
 ) -> HttpResponse:
     credential = get_object_or_404(Credential, pk=credential_id, team=access.team)
-    services.make_default(credential)
+    keys.make_default(credential)
     messages.success(
         request, _("%(label)s is now the team's default key.") % {"label": credential.label}
     )

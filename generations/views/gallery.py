@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from generations import gallery_totals
 from generations.access import TeamAccess, team_view
-from generations.forms import GalleryFilterForm
+from generations.forms.gallery import GalleryFilterForm
 from generations.models import Generation, Role, Status
 
 PAGE_SIZE = 24

@@ -15,10 +15,12 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations import media, services
+from generations import media
 from generations.access import TeamAccess, public_view, team_view
-from generations.forms import ShareForm
+from generations.errors import Refused
+from generations.forms.gallery import ShareForm
 from generations.models import Generation, Role, ShareLink, Status
+from generations.services.sharing import create_share
 
 
 @team_view(Role.VIEWER)
@@ -46,14 +48,14 @@ def share_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         return redirect("gallery", slug=access.team.slug)
     days = form.cleaned_data["expires_in_days"]
     try:
-        link = services.create_share(
+        link = create_share(
             team=access.team,
             user=request.user,
             generation_ids=form.cleaned_data["generations"],
             title=form.cleaned_data["title"],
             expires_at=timezone.now() + timedelta(days=days) if days else None,
         )
-    except services.Refused as refusal:
+    except Refused as refusal:
         messages.error(request, str(refusal))
         return redirect("gallery", slug=access.team.slug)
     request.session["new_share_url"] = request.build_absolute_uri(

@@ -14,12 +14,14 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations import media, pipeline, services
+from generations import media, pipeline
 from generations.access import TeamAccess, team_view
-from generations.forms import GenerateForm
+from generations.errors import Refused
+from generations.forms.generate import GenerateForm
 from generations.jimeng import catalog
 from generations.models import Generation, ImageRole, Price, Role, Status
 from generations.reasons import failure_reason
+from generations.services.jobs import available_modes, quote, retry_generation, start_generation
 from generations.views.accounts import safe_next
 
 RECENT_JOBS = 12
@@ -119,19 +121,19 @@ def _initial(access: TeamAccess, source_id: str | None) -> dict[str, Any]:
 
 @team_view(Role.VIEWER, post=Role.MEMBER)
 def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
-    modes = services.available_modes(access.team)
+    modes = available_modes(access.team)
     if request.method == "POST":
         form = GenerateForm(request.POST, request.FILES, team=access.team, modes=modes)
         if form.is_valid() and form.request_input is not None:
             try:
-                generation = services.start_generation(
+                generation = start_generation(
                     team=access.team,
                     user=request.user,
                     mode=form.mode_object,
                     request=form.request_input,
                     frames=form.frames,
                 )
-            except services.Refused as refusal:
+            except Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
                 messages.success(request, _("Job #%(id)s queued.") % {"id": generation.pk})
@@ -165,7 +167,7 @@ def estimate(request: HttpRequest, access: TeamAccess) -> JsonResponse:
         seconds = 0
     if mode is None or seconds not in mode.durations:
         return JsonResponse({"error": _("Choose a mode and one of its durations.")}, status=400)
-    offer = services.quote(mode, seconds)
+    offer = quote(mode, seconds)
     usage = access.team.usage()
     return JsonResponse(
         {
@@ -243,8 +245,8 @@ def job_retry(request: HttpRequest, access: TeamAccess, generation_id: int) -> H
         messages.error(request, _("Only failed or cancelled jobs can be retried."))
         return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
     try:
-        retry = services.retry_generation(generation=generation, user=request.user)
-    except services.Refused as refusal:
+        retry = retry_generation(generation=generation, user=request.user)
+    except Refused as refusal:
         messages.error(request, str(refusal))
         return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
     messages.success(request, _("Job #%(id)s queued with the same inputs.") % {"id": retry.pk})

@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations import services
 from generations.access import (
     CURRENT_TEAM,
     TeamAccess,
@@ -18,9 +17,11 @@ from generations.access import (
     signed_in_view,
     team_view,
 )
-from generations.forms import InviteForm, RoleForm, TeamForm
+from generations.errors import Refused
+from generations.forms.teams import InviteForm, RoleForm, TeamForm
 from generations.models import Invitation, Membership, Role
 from generations.reports import spend_by_day
+from generations.services import invitations, teams
 
 
 @public_view
@@ -39,7 +40,7 @@ def home(request: HttpRequest) -> HttpResponse:
 def team_list(request: HttpRequest) -> HttpResponse:
     form = TeamForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        team = services.create_team(name=form.cleaned_data["name"], owner=request.user)
+        team = teams.create_team(name=form.cleaned_data["name"], owner=request.user)
         messages.success(
             request, _("Team %(name)s created. Add an upstream key to start.") % {"name": team.name}
         )
@@ -68,7 +69,7 @@ def team_detail(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     return render(request, "teams/detail.html", context)
 
 
-def _refusal(request: HttpRequest, error: services.Refused) -> None:
+def _refusal(request: HttpRequest, error: Refused) -> None:
     messages.error(request, str(error))
 
 
@@ -81,7 +82,7 @@ def member_role(request: HttpRequest, access: TeamAccess, member_id: int) -> Htt
         messages.error(request, _("Choose a valid role."))
     else:
         try:
-            services.change_role(
+            teams.change_role(
                 actor=access.membership, member=member, role=form.cleaned_data["role"]
             )
             messages.success(
@@ -92,7 +93,7 @@ def member_role(request: HttpRequest, access: TeamAccess, member_id: int) -> Htt
                     "role": Role(form.cleaned_data["role"]).label,
                 },
             )
-        except services.Refused as error:
+        except Refused as error:
             _refusal(request, error)
     return redirect("team-detail", slug=access.team.slug)
 
@@ -102,11 +103,11 @@ def member_role(request: HttpRequest, access: TeamAccess, member_id: int) -> Htt
 def member_remove(request: HttpRequest, access: TeamAccess, member_id: int) -> HttpResponse:
     member = get_object_or_404(Membership, pk=member_id, team=access.team)
     try:
-        services.remove_member(actor=access.membership, member=member)
+        teams.remove_member(actor=access.membership, member=member)
         messages.success(
             request, _("%(user)s was removed from the team.") % {"user": member.user.get_username()}
         )
-    except services.Refused as error:
+    except Refused as error:
         _refusal(request, error)
     if member.pk == access.membership.pk and not Membership.objects.filter(pk=member.pk).exists():
         return redirect("team-list")
@@ -117,8 +118,8 @@ def member_remove(request: HttpRequest, access: TeamAccess, member_id: int) -> H
 @team_view(Role.VIEWER)
 def team_leave(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     try:
-        services.leave_team(member=access.membership)
-    except services.Refused as error:
+        teams.leave_team(member=access.membership)
+    except Refused as error:
         _refusal(request, error)
         return redirect("team-detail", slug=access.team.slug)
     request.session.pop(CURRENT_TEAM, None)
@@ -134,17 +135,17 @@ def invitation_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         messages.error(request, _("Choose a valid role for the invitation."))
         return redirect("team-detail", slug=access.team.slug)
     try:
-        invitation, token = services.invite(
+        invitation, token = invitations.invite(
             actor=access.membership,
             role=form.cleaned_data["role"],
             email=form.cleaned_data["email"],
         )
-    except services.Refused as error:
+    except Refused as error:
         _refusal(request, error)
         return redirect("team-detail", slug=access.team.slug)
     url = request.build_absolute_uri(reverse("invitation-accept", args=[token]))
     if invitation.email:
-        services.send_invitation(invitation=invitation, url=url)
+        invitations.send_invitation(invitation=invitation, url=url)
     # Shown once on the next page: only a hash of the token is stored.
     request.session["new_invitation_url"] = url
     return redirect("team-detail", slug=access.team.slug)
@@ -171,8 +172,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         )
     if request.method == "POST":
         try:
-            services.accept_invitation(invitation=invitation, user=request.user)
-        except services.Refused as error:
+            invitations.accept_invitation(invitation=invitation, user=request.user)
+        except Refused as error:
             return render(
                 request,
                 "teams/invitation.html",
@@ -182,7 +183,7 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         messages.success(request, _("Welcome to %(team)s.") % {"team": invitation.team.name})
         return redirect("studio", slug=invitation.team.slug)
     problem = (
-        None if invitation.state == "pending" else services.invitation_problem(invitation.state)
+        None if invitation.state == "pending" else invitations.invitation_problem(invitation.state)
     )
     status = 200 if problem is None else 410
     return render(

@@ -1,4 +1,4 @@
-"""`manage.py generate_video PROMPT`: the seed skill's command line (seed 000).
+"""`manage.py generate_video PROMPT`: the command line of the original Jimeng skill.
 
 Same options and environment variables as the skill; the answer is the skill's
 markdown block (or JSON with --json). Exit codes: 0 success, 1 other failure (network,
@@ -7,6 +7,7 @@ download), 2 invalid input, 3 refused upstream (content review, keys), 4 timed o
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -162,6 +163,14 @@ def _check(mode: catalog.Mode, request: GenerationInput, fps: int) -> None:
         raise _invalid("; ".join(problems))
 
 
+def _mode(value: str) -> catalog.Mode:
+    """--mode takes a mode's name or its req_key (the older `jimeng_t2v_v30_pro` too)."""
+    try:
+        return catalog.get_mode(value)
+    except KeyError as error:
+        raise argparse.ArgumentTypeError(str(error.args[0])) from None
+
+
 def _failure(error: JimengError) -> CommandError:
     if error.outcome_unknown:
         return CommandError(str(error), returncode=EXIT_TIMEOUT)
@@ -176,7 +185,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("prompt", help="what the video shows")
-        parser.add_argument("--mode", default="t2v_720p", choices=list(catalog.MODES))
+        parser.add_argument(
+            "--mode",
+            default="t2v_720p",
+            type=_mode,
+            help=f"one of {', '.join(catalog.MODES)}, or a req_key",
+        )
         parser.add_argument("--duration", type=int, help="seconds (5 or 10 for Jimeng 3.0)")
         parser.add_argument("--fps", type=int, default=catalog.FPS, help="frames per second (24)")
         parser.add_argument("--image", help="first frame: an image URL or a local file")
@@ -190,7 +204,7 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="print JSON instead")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        mode = catalog.get_mode(options["mode"])
+        mode = options["mode"]
         environment = Environment.read()
         request = _input(mode, options)
         _check(mode, request, options["fps"])

@@ -1,0 +1,227 @@
+"""The generate form: every mode's inputs, checked with the same rules as the
+request builder, with messages in the user's language."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from generations.forms import set_choices
+from generations.frames import Frame, frame_from_upload, frames_from_generation
+from generations.jimeng import catalog
+from generations.jimeng.catalog import RatioSource
+from generations.jimeng.images import ImageRejected, fit_image
+from generations.jimeng.payload import GenerationInput, check_input
+from generations.models import Generation, Team
+
+PROBLEM_MESSAGES = {
+    "prompt_required": _("Write a prompt: %(mode)s makes the video from text."),
+    "prompt_or_image": _("%(mode)s needs a prompt or a first frame."),
+    "prompt_too_long": _("The prompt has %(length)s characters; %(mode)s takes at most %(limit)s."),
+    "prompt_control": _("The prompt contains control characters; remove them."),
+    "duration_choice": _("%(mode)s makes videos of %(choices)s seconds, not %(value)s."),
+    "ratio_choice": _("%(mode)s does not offer %(value)s; choose one of %(choices)s."),
+    "ratio_ignored": _("%(mode)s takes its aspect ratio from the image."),
+    "adaptive_needs_image": _("“Adaptive” needs an image with %(mode)s."),
+    "resolution_choice": _("%(mode)s does not offer %(value)s; choose one of %(choices)s."),
+    "resolution_unused": _("Only gateway models take a resolution."),
+    "images_missing": _("%(mode)s needs %(count)s image(s): add the first frame."),
+    "images_too_many": _("%(mode)s takes at most %(count)s image(s)."),
+    "images_unused": _("%(mode)s does not take images."),
+    "tail_unused": _("A last frame is only used by the first + last frame modes."),
+    "images_mixed": _("Upload both frames or give both as URLs, not one of each."),
+    "ratio_mismatch": _(
+        "The first frame is %(first)s and the last frame is %(last)s: "
+        "both frames must have the same aspect ratio."
+    ),
+    "template_required": _("Choose a camera movement."),
+    "template_choice": _("Choose a camera movement from the list."),
+    "strength_choice": _("Choose a camera strength from the list."),
+    "camera_unused": _("Camera movement is only used by the camera-movement mode."),
+    "seed_range": _("The seed is -1 (random) or a whole number from 0 to 4294967295."),
+}
+
+
+IMAGE_MESSAGES = {
+    "empty": _("The file is empty."),
+    "too_large": _("The file is larger than 20 MB."),
+    "format": _("Use a JPEG, PNG or WebP image."),
+    "animated": _("Animated images are not accepted; use a still image."),
+    "bomb": _("The image has too many pixels to be processed safely."),
+    "not_image": _("The file is not a JPEG, PNG or WebP image."),
+    "truncated": _("The image is damaged or incomplete."),
+    "ratio": _(
+        "The image is too long and thin: its long side may be at most 3 times its short side."
+    ),
+}
+
+
+PROBLEM_FIELDS = {"images": "first_image", "tail_image": "last_image", "duration": "duration"}
+
+
+CAMERA_DESCRIPTIONS = {
+    "hitchcock_dolly_in": _("Hitchcock zoom in: the subject stays, the background rushes away"),
+    "hitchcock_dolly_out": _("Hitchcock zoom out: the subject stays, the background closes in"),
+    "robo_arm": _("Robotic arm: a smooth, swooping mechanical move"),
+    "dynamic_orbit": _("Dynamic orbit: circle the subject with energy"),
+    "central_orbit": _("Central orbit: a steady circle around the centre"),
+    "crane_push": _("Crane push: rise and move in"),
+    "quick_pull_back": _("Quick pull back: pull away fast to reveal the scene"),
+    "counterclockwise_swivel": _("Counter-clockwise swivel"),
+    "clockwise_swivel": _("Clockwise swivel"),
+    "handheld": _("Handheld: natural, slightly shaky"),
+    "rapid_push_pull": _("Rapid push-pull: in and out quickly"),
+}
+
+
+STRENGTH_LABELS = {"weak": _("Weak"), "medium": _("Medium"), "strong": _("Strong")}
+
+
+def _mode_choices(modes: list[catalog.Mode]) -> list[tuple[str, Any]]:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for mode in modes:
+        group = str(_("Gateway models")) if mode.is_gateway else str(_("Jimeng (Volcengine)"))
+        groups.setdefault(group, []).append((mode.name, mode.label))
+    return list(groups.items())
+
+
+class GenerateForm(forms.Form):
+    mode = forms.ChoiceField(label=_("Mode"))
+    prompt = forms.CharField(
+        label=_("Prompt"),
+        required=False,
+        max_length=2000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 5, "data-prompt": ""}),
+    )
+    duration = forms.TypedChoiceField(
+        label=_("Duration"),
+        coerce=int,
+        initial=5,
+        choices=[(n, _("%(n)s seconds") % {"n": n}) for n in range(2, 13)],
+    )
+    aspect_ratio = forms.ChoiceField(
+        label=_("Aspect ratio"),
+        required=False,
+        choices=[
+            ("", "—"),
+            *[(r, r) for r in catalog.S20_ASPECT_RATIOS],
+            ("adaptive", _("Adaptive (follow the image)")),
+        ],
+        widget=forms.Select(attrs={"data-adaptive-label": _("Adaptive (follow the image)")}),
+    )
+    resolution = forms.ChoiceField(
+        label=_("Resolution"),
+        required=False,
+        choices=[("", "—"), *[(r, r) for r in catalog.GATEWAY_RESOLUTIONS]],
+    )
+    seed = forms.IntegerField(
+        label=_("Seed"), required=False, initial=-1, help_text=_("-1 picks a random seed.")
+    )
+    template_id = forms.ChoiceField(
+        label=_("Camera movement"),
+        required=False,
+        choices=[("", "—"), *CAMERA_DESCRIPTIONS.items()],
+    )
+    camera_strength = forms.ChoiceField(
+        label=_("Camera strength"),
+        required=False,
+        choices=[("", "—"), *STRENGTH_LABELS.items()],
+    )
+    first_image = forms.FileField(
+        label=_("First frame"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    first_image_url = forms.CharField(
+        label=_("…or first frame URL"), required=False, max_length=1000
+    )
+    last_image = forms.FileField(
+        label=_("Last frame"),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+    )
+    last_image_url = forms.CharField(label=_("…or last frame URL"), required=False, max_length=1000)
+    reuse_images_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, team: Team, modes: list[catalog.Mode], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.team = team
+        self.modes = {mode.name: mode for mode in modes}
+        set_choices(self, "mode", _mode_choices(modes))
+        self.frames: list[Frame] = []
+        self.request_input: GenerationInput | None = None
+
+    @property
+    def mode_object(self) -> catalog.Mode:
+        return self.modes[self.cleaned_data["mode"]]
+
+    def clean_seed(self) -> int:
+        seed = self.cleaned_data.get("seed")
+        return -1 if seed is None else seed
+
+    def _url(self, field: str) -> str:
+        url = self.cleaned_data.get(field, "").strip()
+        if url and urlsplit(url).scheme not in ("http", "https"):
+            self.add_error(field, _("Enter an http:// or https:// image address."))
+            return ""
+        return url
+
+    def _frames(self, mode: catalog.Mode) -> tuple[list[Frame], list[str]]:
+        frames, urls = [], []
+        for position, (file_field, url_field) in enumerate(
+            (("first_image", "first_image_url"), ("last_image", "last_image_url"))
+        ):
+            upload, url = self.cleaned_data.get(file_field), self._url(url_field)
+            if upload and url:
+                self.add_error(url_field, _("Give a file or a URL, not both."))
+            elif upload:
+                try:
+                    fitted = fit_image(upload)
+                except ImageRejected as rejection:
+                    self.add_error(file_field, IMAGE_MESSAGES[rejection.code])
+                    continue
+                frames.append(frame_from_upload(position, upload, fitted, mode))
+            elif url:
+                urls.append(url)
+        reuse = self.cleaned_data.get("reuse_images_from")
+        if reuse and not frames and not urls:
+            earlier = Generation.objects.for_team(self.team).filter(pk=reuse).first()
+            frames = frames_from_generation(earlier) if earlier else []
+        return frames, urls
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "mode" not in data or self.errors.get("duration"):
+            return data
+        mode = self.mode_object
+        frames, urls = self._frames(mode)
+        if self.errors:
+            return data
+        self.frames = frames
+        request = GenerationInput(
+            prompt=data.get("prompt", ""),
+            seconds=data["duration"],
+            aspect_ratio=None
+            if mode.ratio_source == RatioSource.IMAGE
+            else (data.get("aspect_ratio") or None),
+            seed=data["seed"],
+            # Only counted by check_input: the fitted bytes go to storage, not the form.
+            images_base64=tuple("…" for _ in frames),
+            image_urls=tuple(urls),
+            image_ratios=tuple(frame.aspect_ratio for frame in frames),
+            template_id=(data.get("template_id") or None) if mode.camera else None,
+            camera_strength=(data.get("camera_strength") or None) if mode.camera else None,
+            resolution=(data.get("resolution") or None) if mode.is_gateway else None,
+        )
+        for problem in check_input(mode, request):
+            field = PROBLEM_FIELDS.get(problem.field, problem.field)
+            self.add_error(
+                field if field in self.fields else None,
+                PROBLEM_MESSAGES[problem.code] % problem.params,
+            )
+        self.request_input = request
+        return data

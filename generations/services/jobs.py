@@ -1,0 +1,180 @@
+"""Starting generations: which modes a team can run, what a job costs, and creating it
+with its reservation; retrying a finished job. After this, `generations.pipeline`
+submits, polls and archives."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from generations import gallery_totals, pipeline
+from generations.errors import Refused
+from generations.frames import Frame, frames_from_generation
+from generations.jimeng import catalog
+from generations.jimeng.payload import GenerationInput, build_body
+from generations.ledger import reserve
+from generations.models import (
+    Credential,
+    CredentialKind,
+    Generation,
+    GenerationImage,
+    Price,
+    Status,
+    Team,
+)
+
+log = logging.getLogger(__name__)
+
+
+def credential_for_mode(team: Team, mode: catalog.Mode) -> Credential | None:
+    """The team's default key when it serves this mode's provider, else its first such key."""
+    kind = CredentialKind.GATEWAY if mode.is_gateway else CredentialKind.VOLCENGINE
+    return team.credentials.filter(kind=kind).order_by("-is_default", "pk").first()
+
+
+def available_modes(team: Team) -> list[catalog.Mode]:
+    kinds = set(team.credentials.values_list("kind", flat=True))
+    return [
+        mode
+        for mode in catalog.MODES.values()
+        if (CredentialKind.GATEWAY if mode.is_gateway else CredentialKind.VOLCENGINE) in kinds
+    ]
+
+
+@dataclass(frozen=True)
+class Quote:
+    price: catalog.Price
+    cost_cny: Decimal
+
+
+def quote(mode: catalog.Mode, seconds: int) -> Quote:
+    prices = Price.objects.table()
+    return Quote(prices[mode.req_key], catalog.estimate_cost(mode, seconds, prices))
+
+
+def _params(mode: catalog.Mode, request: GenerationInput) -> dict[str, Any]:
+    """The request as it will be sent, with images reduced to a count."""
+    body = build_body(mode, request)
+    for key in ("binary_data_base64", "images"):
+        if key in body:
+            body[key] = f"<{len(body[key])} image(s)>"
+    return body
+
+
+def start_generation(
+    *,
+    team: Team,
+    user: Any,
+    mode: catalog.Mode,
+    request: GenerationInput,
+    frames: list[Frame],
+    retry_of: Generation | None = None,
+) -> Generation:
+    """Record the job and reserve its cost in one transaction, then store its frames.
+
+    A refused reservation leaves nothing behind. Frames go to storage after the
+    commit (storage may be a network service); the job becomes due only once they
+    are stored, and the sweeper fails it if that never happens.
+    """
+    credential = credential_for_mode(team, mode)
+    if credential is None:
+        raise Refused(_("Add an upstream key for this mode on the Keys page first."))
+    offer = quote(mode, request.seconds)
+    now = timezone.now()
+    with transaction.atomic():
+        generation = Generation.objects.create(
+            team=team,
+            created_by=user,
+            credential=credential,
+            retry_of=retry_of,
+            mode=mode.name,
+            req_key=mode.req_key,
+            prompt=request.prompt,
+            seconds=request.seconds,
+            aspect_ratio=request.aspect_ratio or "",
+            seed=request.seed,
+            resolution=request.resolution or "",
+            template_id=request.template_id or "",
+            camera_strength=request.camera_strength or "",
+            image_urls=list(request.image_urls),
+            params=_params(mode, request),
+            price_cny_per_second=offer.price.cny_per_second,
+            price_is_estimate=offer.price.is_estimate,
+            cost_cny=offer.cost_cny,
+            deadline_at=now + timedelta(seconds=settings.JOB_DEADLINE_SECONDS),
+            next_action_at=None if frames else now,
+        )
+        reserve(team=team, generation=generation, user=user)
+        gallery_totals.record_created(generation)
+    if frames:
+        _store_frames(generation, frames)
+    _kick_later()
+    log.info("job created", extra={"job": generation.pk, "team": team.pk})
+    return generation
+
+
+def _store_frames(generation: Generation, frames: list[Frame]) -> None:
+    try:
+        for frame in frames:
+            image = GenerationImage(
+                generation=generation,
+                position=frame.position,
+                original_name=frame.original_name[:200],
+                width=frame.width,
+                height=frame.height,
+                aspect_ratio=frame.aspect_ratio,
+            )
+            with frame.open_original() as original:
+                image.original.save(f"original.{frame.original_extension}", File(original), False)
+            image.fitted.save(f"fitted.{frame.fitted_extension}", ContentFile(frame.fitted), False)
+            image.save()
+    except (OSError, DatabaseError) as error:
+        pipeline.fail(generation, "storage", str(error)[:200])
+        for image in generation.images.all():
+            image.original.delete(save=False)
+            image.fitted.delete(save=False)
+        raise Refused(
+            _("The images could not be stored; nothing was charged. Try again.")
+        ) from None
+    Generation.objects.filter(pk=generation.pk, status=Status.QUEUED).update(
+        next_action_at=timezone.now()
+    )
+
+
+def _kick_later() -> None:
+    """Wake the dispatchers once committed. The job is already safe in the database; if
+    the kick fails (database or broker briefly away), recovery picks the job up."""
+
+    def kick() -> None:
+        try:
+            pipeline.kick()
+        except Exception:
+            log.warning(
+                "could not wake the dispatchers; recovery will pick the job up", exc_info=True
+            )
+
+    transaction.on_commit(kick)
+
+
+def retry_generation(*, generation: Generation, user: Any) -> Generation:
+    """Run a finished job again as a new generation with the same inputs."""
+    frames = frames_from_generation(generation)
+    return start_generation(
+        team=generation.team,
+        user=user,
+        mode=generation.catalog_mode,
+        # Only counted by the checks: the frames' bytes go to storage, not the request.
+        request=generation.request_input(tuple("…" for _ in frames)),
+        frames=frames,
+        retry_of=generation,
+    )
