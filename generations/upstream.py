@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from generations.jimeng.addresses import OFFICIAL_API_HOSTS, AddressRules, Origin
+from generations.jimeng.addresses import OFFICIAL_API_HOSTS, AddressRules, Place
 
 
 def address_rules(*extra_trusted: str) -> AddressRules:
@@ -18,7 +18,7 @@ def address_rules(*extra_trusted: str) -> AddressRules:
     urls = [settings.SANDBOX_URL, *extra_trusted] if settings.SANDBOX_URL else list(extra_trusted)
     return AddressRules(
         api_hosts=OFFICIAL_API_HOSTS | frozenset(settings.UPSTREAM_ALLOWED_HOSTS),
-        trusted=tuple(Origin.parse(url) for url in urls if url),
+        trusted=tuple(Place.origin(url) for url in urls if url),
     )
 
 

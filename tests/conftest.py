@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.test import override_settings
 
-from generations.jimeng.addresses import AddressRules, Origin
+from generations.jimeng.addresses import AddressRules, Place
 from generations.jimeng.client import GatewayClient, Timeouts, VolcengineClient
 from sandbox.store import Store
 from sandbox.tasks import drain_renders
@@ -91,7 +91,7 @@ class Emulator:
     @property
     def rules(self) -> AddressRules:
         """The address rules with the emulator trusted, as the studio's are in tests."""
-        return AddressRules(trusted=(Origin.parse(f"{self.base_url}/sandbox/"),))
+        return AddressRules(trusted=(Place.origin(f"{self.base_url}/sandbox/"),))
 
     @property
     def volcengine_url(self) -> str:

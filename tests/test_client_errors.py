@@ -15,7 +15,7 @@ from unittest import mock
 import pytest
 
 from generations.jimeng import transport
-from generations.jimeng.addresses import AddressRules, Origin
+from generations.jimeng.addresses import AddressRules, Place
 from generations.jimeng.client import (
     GatewayClient,
     TaskStatus,
@@ -28,7 +28,7 @@ from generations.jimeng.errors import ErrorKind, JimengError
 
 def _client(endpoint: str = "https://visual.volcengineapi.com", **kwargs) -> VolcengineClient:
     """A client for `endpoint`; a local test server's address is trusted like the emulator."""
-    rules = AddressRules(trusted=(Origin.parse(endpoint),))
+    rules = AddressRules(trusted=(Place.origin(endpoint),))
     return VolcengineClient(
         access_key="AK",
         secret_key="SK",

@@ -35,14 +35,18 @@ HOST_PATTERN = re.compile(
 )
 
 
-class AddressRefused(Exception):
+class AddressRefused(ValueError):
     """A URL or an address the rules do not allow; the message names no internal detail
     beyond what the caller already gave."""
 
 
+def _port(scheme: str, port: int | None) -> int:
+    return port or (443 if scheme == "https" else 80)
+
+
 @dataclass(frozen=True)
-class Origin:
-    """scheme://host:port/path-prefix: a place the rules trust whatever its address."""
+class Place:
+    """scheme://host:port/path of a URL, the host in lower case and the port filled in."""
 
     scheme: str
     host: str
@@ -50,24 +54,34 @@ class Origin:
     path: str
 
     @classmethod
-    def parse(cls, url: str) -> Origin:
+    def of(cls, url: str) -> Place:
         parts = urlsplit(url.strip())
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"not an http(s) URL: {url!r}")
-        path = parts.path if parts.path.endswith("/") else parts.path + "/"
-        return cls(parts.scheme, parts.hostname.lower(), _port(parts.scheme, parts.port), path)
+            raise AddressRefused("only http:// and https:// addresses can be used")
+        if parts.username or parts.password:
+            raise AddressRefused("an address may not carry a user name or password")
+        try:
+            port = _port(parts.scheme, parts.port)
+        except ValueError:
+            raise AddressRefused("the address has an invalid port") from None
+        return cls(parts.scheme, parts.hostname.lower(), port, parts.path or "/")
 
-    def holds(self, scheme: str, host: str, port: int, path: str) -> bool:
-        return (scheme, host, port) == (self.scheme, self.host, self.port) and (
-            path + "/"
-        ).startswith(self.path)
+    @classmethod
+    def origin(cls, url: str) -> Place:
+        """A trusted origin: the place of `url`, whose path is a prefix."""
+        place = cls.of(url)
+        path = place.path if place.path.endswith("/") else place.path + "/"
+        return cls(place.scheme, place.host, place.port, path)
 
-    def same_place(self, host: str, port: int) -> bool:
+    def same_host_and_port(self, host: str, port: int) -> bool:
         return (host, port) == (self.host, self.port)
 
-
-def _port(scheme: str, port: int | None) -> int:
-    return port or (443 if scheme == "https" else 80)
+    def below(self, origin: Place) -> bool:
+        return (self.scheme, self.host, self.port) == (
+            origin.scheme,
+            origin.host,
+            origin.port,
+        ) and (self.path + "/").startswith(origin.path)
 
 
 def host_matches(host: str, patterns: Iterable[str]) -> bool:
@@ -92,37 +106,16 @@ def is_public(address: str) -> bool:
 
 
 @dataclass(frozen=True)
-class Place:
-    scheme: str
-    host: str
-    port: int
-    path: str
-
-    @classmethod
-    def of(cls, url: str) -> Place:
-        parts = urlsplit(url.strip())
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise AddressRefused("only http:// and https:// addresses can be used")
-        if parts.username or parts.password:
-            raise AddressRefused("an address may not carry a user name or password")
-        try:
-            port = _port(parts.scheme, parts.port)
-        except ValueError:
-            raise AddressRefused("the address has an invalid port") from None
-        return cls(parts.scheme, parts.hostname.lower(), port, parts.path or "/")
-
-
-@dataclass(frozen=True)
 class AddressRules:
     """`api_hosts` may serve API calls; `trusted` origins may be reached at any address."""
 
     api_hosts: frozenset[str] = OFFICIAL_API_HOSTS
-    trusted: tuple[Origin, ...] = field(default=())
+    trusted: tuple[Place, ...] = field(default=())
 
-    def _trusted_origin(self, place: Place) -> Origin | None:
+    def _trusted_origin(self, place: Place) -> Place | None:
         for origin in self.trusted:
-            if origin.same_place(place.host, place.port):
-                if not origin.holds(place.scheme, place.host, place.port, place.path):
+            if origin.same_host_and_port(place.host, place.port):
+                if not place.below(origin):
                     raise AddressRefused("only the emulator's own paths can be used on its host")
                 return origin
         return None
@@ -139,7 +132,7 @@ class AddressRules:
 
     def allows_connection(self, host: str, port: int, address: str) -> bool:
         """May we open a connection to `address`, which `host` resolved to?"""
-        if any(origin.same_place(host.lower(), port) for origin in self.trusted):
+        if any(origin.same_host_and_port(host.lower(), port) for origin in self.trusted):
             return True
         return is_public(address)
 
