@@ -7,6 +7,7 @@ submissions can never overspend; each job ends with exactly one settlement or re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -68,19 +69,38 @@ def reserve(*, team: Team, generation: Generation, user: Any) -> LedgerEntry:
     )
 
 
-def _close_reservation(generation: Generation, kind: str, reason: str = "") -> LedgerEntry | None:
-    """Settle or release a generation's reservation, once. A second call does nothing."""
+@dataclass(frozen=True)
+class Actual:
+    """What a job really cost, when the upstream said (Ark's tokens, an "auto" length)."""
+
+    cny: Decimal
+    seconds: int
+
+
+def _close_reservation(
+    generation: Generation, kind: str, reason: str = "", actual: Actual | None = None
+) -> LedgerEntry | None:
+    """Settle or release a generation's reservation, once. A second call does nothing.
+
+    A settlement at a different amount records the reservation it closes beside what
+    was charged, so the month's reserved sum stays right (docs/pricing.md).
+    """
     reservation = LedgerEntry.objects.filter(generation=generation, kind=EntryKind.RESERVE).first()
     if reservation is None:
         return None
+    differs = actual is not None and (
+        actual.cny != reservation.amount_cny or actual.seconds != reservation.seconds
+    )
     try:
         with transaction.atomic():
             return LedgerEntry.objects.create(
                 team_id=generation.team_id,
                 generation=generation,
                 kind=kind,
-                amount_cny=reservation.amount_cny,
-                seconds=reservation.seconds,
+                amount_cny=actual.cny if actual else reservation.amount_cny,
+                seconds=actual.seconds if actual else reservation.seconds,
+                reserved_cny=reservation.amount_cny if differs else None,
+                reserved_seconds=reservation.seconds if differs else None,
                 period=reservation.period,
                 reason=reason[:200],
             )
@@ -88,8 +108,9 @@ def _close_reservation(generation: Generation, kind: str, reason: str = "") -> L
         return None  # already settled or released
 
 
-def settle(generation: Generation) -> LedgerEntry | None:
-    return _close_reservation(generation, EntryKind.SETTLE)
+def settle(generation: Generation, actual: Actual | None = None) -> LedgerEntry | None:
+    """Charge the job: what was reserved, or `actual` when the upstream billed otherwise."""
+    return _close_reservation(generation, EntryKind.SETTLE, actual=actual)
 
 
 def release(generation: Generation, reason: str = "") -> LedgerEntry | None:

@@ -27,7 +27,13 @@ from django.views.decorators.debug import sensitive_variables
 
 from generations import crypto
 from generations.jimeng import catalog
-from generations.jimeng.client import GatewayClient, Timeouts, UpstreamClient, VolcengineClient
+from generations.jimeng.client import (
+    ArkClient,
+    GatewayClient,
+    Timeouts,
+    UpstreamClient,
+    VolcengineClient,
+)
 from generations.jimeng.payload import GenerationInput
 from generations.reasons import failure_reason
 from generations.upstream import address_rules
@@ -243,6 +249,11 @@ def credential_fingerprint(*, kind: str, endpoint: str, key: str) -> str:
 class CredentialKind(models.TextChoices):
     VOLCENGINE = "volcengine", _("Volcengine AK/SK")
     GATEWAY = "gateway", _("Gateway Bearer key")
+    ARK = "ark", _("Ark API key")
+
+    @property
+    def provider(self) -> catalog.Provider:
+        return catalog.Provider(self.value)
 
 
 class Credential(models.Model):
@@ -324,6 +335,8 @@ class Credential(models.Model):
             return GatewayClient(
                 api_key=secret, base_url=self.endpoint, timeouts=timeouts, rules=rules
             )
+        if self.kind == CredentialKind.ARK:
+            return ArkClient(api_key=secret, base_url=self.endpoint, timeouts=timeouts, rules=rules)
         return VolcengineClient(
             access_key=self.access_key,
             secret_key=secret,
@@ -334,8 +347,8 @@ class Credential(models.Model):
 
     def modes(self) -> list[catalog.Mode]:
         """The catalog modes this credential can run."""
-        gateway = self.kind == CredentialKind.GATEWAY
-        return [mode for mode in catalog.MODES.values() if mode.is_gateway == gateway]
+        provider = CredentialKind(self.kind).provider
+        return [mode for mode in catalog.MODES.values() if mode.provider == provider]
 
     def record_test(self, *, ok: bool, message: str) -> None:
         self.last_tested_at = timezone.now()
@@ -352,13 +365,23 @@ class PriceQuerySet(models.QuerySet["Price"]):
         """Every catalog price, with operators' edits over the defaults."""
         prices = dict(catalog.DEFAULT_PRICES)
         for row in self.all():
-            prices[row.key] = catalog.Price(row.key, row.cny_per_second, row.is_estimate)
+            prices[row.key] = catalog.Price(
+                row.key, row.cny_per_second, row.is_estimate, row.cny_per_million_tokens
+            )
         return prices
 
 
 class Price(models.Model):
     key = models.CharField(_("model key"), max_length=80, unique=True)
     cny_per_second = models.DecimalField(_("CNY per second"), max_digits=8, decimal_places=3)
+    cny_per_million_tokens = models.DecimalField(
+        _("CNY per million tokens"),
+        max_digits=10,
+        decimal_places=3,
+        null=True,
+        blank=True,
+        help_text=_("Ark models are billed per token; their CNY per second is 0."),
+    )
     is_estimate = models.BooleanField(
         _("estimate"), default=True, help_text=_("Shown to users as an estimate.")
     )
@@ -406,6 +429,12 @@ class LedgerEntry(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
+    # On a settlement: the reservation it closes, when the actual amount differs (Ark
+    # bills the tokens it used; "auto" lengths reserve the longest).
+    reserved_cny = models.DecimalField(
+        _("estimated CNY"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    reserved_seconds = models.IntegerField(_("estimated seconds"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("ledger entry")
@@ -454,7 +483,15 @@ class Usage:
                 f"{kind}_{short}": total(field, kind)
                 for kind in EntryKind.values
                 for field, short in (("amount_cny", "cny"), ("seconds", "s"))
-            }
+            },
+            # What settlements took out of the reserved sums (their estimate).
+            closed_cny=Coalesce(
+                Sum(Coalesce("reserved_cny", "amount_cny"), filter=Q(kind=EntryKind.SETTLE)),
+                Decimal("0"),
+            ),
+            closed_s=Coalesce(
+                Sum(Coalesce("reserved_seconds", "seconds"), filter=Q(kind=EntryKind.SETTLE)), 0
+            ),
         )
 
         def cny(value: Decimal) -> Decimal:  # SQLite sums come back without their scale
@@ -468,8 +505,8 @@ class Usage:
             topup_seconds=sums["topup_s"],
             spent_cny=cny(sums["settle_cny"]),
             spent_seconds=sums["settle_s"],
-            reserved_cny=cny(sums["reserve_cny"] - sums["settle_cny"] - sums["release_cny"]),
-            reserved_seconds=sums["reserve_s"] - sums["settle_s"] - sums["release_s"],
+            reserved_cny=cny(sums["reserve_cny"] - sums["closed_cny"] - sums["release_cny"]),
+            reserved_seconds=sums["reserve_s"] - sums["closed_s"] - sums["release_s"],
         )
 
     @property
@@ -502,6 +539,8 @@ class Usage:
 class Status(models.TextChoices):
     QUEUED = "queued", _("Queued")
     SUBMITTING = "submitting", _("Submitting")
+    # The submit's answer was lost: looking for the task upstream before any resend.
+    CHECKING = "checking", _("Checking the submit")
     SUBMITTED = "submitted", _("Submitted")
     GENERATING = "generating", _("Generating")
     DOWNLOADING = "downloading", _("Downloading")
@@ -510,9 +549,18 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
 
 
-ACTIVE = (Status.QUEUED, Status.SUBMITTING, Status.SUBMITTED, Status.GENERATING, Status.DOWNLOADING)
+ACTIVE = (
+    Status.QUEUED,
+    Status.SUBMITTING,
+    Status.CHECKING,
+    Status.SUBMITTED,
+    Status.GENERATING,
+    Status.DOWNLOADING,
+)
 TERMINAL = (Status.READY, Status.FAILED, Status.CANCELLED)
 POLLED = (Status.SUBMITTED, Status.GENERATING)
+# What dispatchers work on: submits, lost-answer checks and polls.
+DISPATCHED = (Status.QUEUED, Status.CHECKING, *POLLED)
 
 
 class GenerationQuerySet(models.QuerySet["Generation"]):
@@ -533,6 +581,10 @@ def video_path(generation: Generation, filename: str = "") -> str:
 
 def poster_path(generation: Generation, filename: str = "") -> str:
     return f"posters/{generation.team_id}/{generation.pk}.jpg"
+
+
+def last_frame_path(generation: Generation, filename: str = "") -> str:
+    return f"frames/{generation.team_id}/{generation.pk}-last.png"
 
 
 IMAGE_EXTENSIONS = ("jpg", "png", "webp")
@@ -566,6 +618,14 @@ class Generation(models.Model):
     retry_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # A chain: this job starts from the last frame of `extends`.
+    extends = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="extensions"
+    )
+    # The final video made from a draft (Ark): `from_draft` is the draft.
+    from_draft = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="finals"
+    )
 
     # What was asked for.
     mode = models.CharField(_("mode"), max_length=60, db_index=True)
@@ -579,11 +639,26 @@ class Generation(models.Model):
     camera_strength = models.CharField(max_length=10, blank=True)
     image_urls = models.JSONField(default=list, blank=True)
     params = models.JSONField(_("request parameters"), default=dict, blank=True)
+    # Ark options (docs/upstream/ark.md).
+    generate_audio = models.BooleanField(_("with sound"), default=False)
+    auto_length = models.BooleanField(default=False)  # the model picks; `seconds` is the most
+    draft = models.BooleanField(_("draft"), default=False)
+    references = models.BooleanField(default=False)
 
     # What it costs.
     price_cny_per_second = models.DecimalField(max_digits=8, decimal_places=3)
+    price_cny_per_million_tokens = models.DecimalField(
+        max_digits=10, decimal_places=3, null=True, blank=True
+    )
     price_is_estimate = models.BooleanField(default=False)
+    # What it costs: the estimate until the job is ready, then what was charged (Ark
+    # bills the tokens it used). The estimate, as reserved, stays in estimated_cny.
     cost_cny = models.DecimalField(_("cost (CNY)"), max_digits=12, decimal_places=2)
+    estimated_cny = models.DecimalField(
+        _("estimate (CNY)"), max_digits=12, decimal_places=2, null=True, blank=True
+    )
+    tokens_estimated = models.PositiveIntegerField(null=True, blank=True)
+    tokens_used = models.PositiveIntegerField(_("tokens billed"), null=True, blank=True)
 
     # Where it is.
     status = models.CharField(
@@ -599,10 +674,16 @@ class Generation(models.Model):
     errors_in_a_row = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=300, blank=True)
 
+    # Names the job to the upstream (Ark's safety_identifier), so a create whose answer
+    # was lost can be found; and where the upstream calls back (a hash of the URL's token).
+    upstream_identifier = models.CharField(max_length=64, blank=True)
+    callback_token_hash = models.CharField(max_length=64, blank=True, db_index=True)
+    checks = models.PositiveSmallIntegerField(default=0)  # list searches after a lost answer
     upstream_task_id = models.CharField(_("task id"), max_length=80, blank=True, db_index=True)
     upstream_request_id = models.CharField(_("request id"), max_length=80, blank=True)
     upstream_status = models.CharField(max_length=20, blank=True)
     video_url = models.TextField(blank=True)
+    last_frame_url = models.TextField(blank=True)  # Ark's, until the archive keeps the frame
     aigc_meta_tagged = models.BooleanField(_("AIGC label"), null=True)
 
     created_at = models.DateTimeField(_("created"), default=timezone.now)
@@ -625,6 +706,9 @@ class Generation(models.Model):
     video_width = models.PositiveIntegerField(null=True, blank=True)
     video_height = models.PositiveIntegerField(null=True, blank=True)
     video_frames = models.PositiveIntegerField(null=True, blank=True)
+    video_audio_codec = models.CharField(max_length=20, blank=True)  # empty: silent
+    seed_used = models.BigIntegerField(_("seed used"), null=True, blank=True)
+    last_frame = models.FileField(upload_to=last_frame_path, blank=True, max_length=200)
 
     objects = GenerationQuerySet.as_manager()
 
@@ -663,7 +747,7 @@ class Generation(models.Model):
         in base64 when sending, placeholders when the request is only checked."""
         return GenerationInput(
             prompt=self.prompt,
-            seconds=self.seconds,
+            seconds=catalog.AUTO_DURATION if self.auto_length else self.seconds,
             aspect_ratio=self.aspect_ratio or None,
             seed=self.seed,
             images_base64=images_base64,
@@ -674,6 +758,10 @@ class Generation(models.Model):
             template_id=self.template_id or None,
             camera_strength=self.camera_strength or None,
             resolution=self.resolution or None,
+            generate_audio=self.generate_audio,
+            draft=self.draft,
+            draft_task_id=self.from_draft.upstream_task_id if self.from_draft else None,
+            references=self.references,
         )
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -35,15 +36,16 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from generations import gallery_totals, ledger, schedule, upstream_rate
-from generations.jimeng import runner
-from generations.jimeng.client import TaskStatus
+from generations import callbacks, gallery_totals, ledger, schedule, upstream_rate
+from generations.jimeng import catalog, runner
+from generations.jimeng.client import ArkClient, TaskStatus
 from generations.jimeng.errors import JimengError
 from generations.jimeng.images import to_base64
 from generations.jimeng.payload import build_body
-from generations.jimeng.probe import NotAVideo, probe, write_poster
+from generations.jimeng.probe import NotAVideo, probe, write_last_frame, write_poster
 from generations.models import (
     ACTIVE,
+    DISPATCHED,
     POLLED,
     Credential,
     CredentialKind,
@@ -51,6 +53,7 @@ from generations.models import (
     Status,
     Team,
     WorkerLease,
+    last_frame_path,
     poster_path,
     video_path,
 )
@@ -144,7 +147,7 @@ def requeue(generation: Generation) -> bool:
         if changed:
             transaction.on_commit(lambda: enqueue_archive(generation.pk))
         return bool(changed)
-    changed = rows.filter(status__in=(Status.QUEUED, *POLLED)).update(
+    changed = rows.filter(status__in=DISPATCHED).update(
         next_action_at=_now(), lease_until=None, lease_owner=""
     )
     if changed:
@@ -155,11 +158,18 @@ def requeue(generation: Generation) -> bool:
 # --- submitting ----------------------------------------------------------------------
 
 
-def request_body(generation: Generation) -> dict[str, Any]:
-    """The submit body, with the fitted frames read from storage."""
+def request_body(generation: Generation, callback_token: str = "") -> dict[str, Any]:
+    """The submit body, with the fitted frames read from storage. An Ark job carries its
+    identifier (to be found again if the answer is lost) and, when the studio has a
+    public address, the URL Ark calls back (docs/upstream/ark.md)."""
     images = generation.images.order_by("position")
     encoded = tuple(_read_base64(image.fitted.name or "") for image in images)
-    return build_body(generation.catalog_mode, generation.request_input(encoded))
+    body = build_body(generation.catalog_mode, generation.request_input(encoded))
+    if generation.catalog_mode.is_ark:
+        body["safety_identifier"] = generation.upstream_identifier
+        if callback_token:
+            body["callback_url"] = callbacks.url(callback_token)
+    return body
 
 
 def _read_base64(name: str) -> str:
@@ -208,12 +218,15 @@ def submit(generation: Generation, owner: str) -> None:
 
 
 def _submit(generation: Generation, owner: str) -> None:
+    token = callbacks.new_token() if generation.catalog_mode.is_ark else ""
     claimed = Generation.objects.filter(
         pk=generation.pk, status=Status.QUEUED, lease_owner=owner
     ).update(
         status=Status.SUBMITTING,
         attempts=F("attempts") + 1,
         lease_until=_later(settings.SUBMIT_LEASE_SECONDS),
+        submitted_at=_now(),  # when it was sent; a lost answer is looked for from here
+        callback_token_hash=callbacks.token_hash(token) if token else "",
     )
     if not claimed:
         return
@@ -223,7 +236,7 @@ def _submit(generation: Generation, owner: str) -> None:
         fail(generation, "no_credential", "the team has no upstream key for this mode")
         return
     try:
-        result = credential.client().submit(request_body(generation))
+        result = credential.client().submit(request_body(generation, token))
     except JimengError as error:
         _submit_failed(generation, error, owner)
         return
@@ -237,7 +250,7 @@ def _submit(generation: Generation, owner: str) -> None:
             upstream_task_id=result.task_id,
             upstream_request_id=result.request_id or "",
             submitted_at=_now(),
-            next_action_at=_later(schedule.first_delay(generation)),
+            next_action_at=_later(_first_query(generation)),
             lease_until=None,
             lease_owner="",
             last_error="",
@@ -252,9 +265,20 @@ def _submit(generation: Generation, owner: str) -> None:
     _retry_database(record, generation, "recording a task id")
 
 
+def _first_query(generation: Generation) -> float:
+    """With callbacks coming, the first query is only the fallback for a lost one."""
+    expected = schedule.first_delay(generation)
+    if generation.callback_token_hash:
+        return max(expected * 2, expected + settings.CALLBACK_GRACE_SECONDS)
+    return expected
+
+
 def _submit_failed(generation: Generation, error: JimengError, owner: str) -> None:
     generation.upstream_request_id = error.request_id or ""
     if error.outcome_unknown:
+        if generation.catalog_mode.is_ark:
+            _start_checking(generation, str(error), from_status=Status.SUBMITTING)
+            return
         fail(generation, "submit_unknown", str(error), from_statuses=(Status.SUBMITTING,))
         return
     # A busy upstream (50429/50430/50500/50501) answered with no task, and a refused
@@ -272,6 +296,59 @@ def _submit_failed(generation: Generation, error: JimengError, owner: str) -> No
         return
     code = str(error.code) if error.code is not None else error.kind.value
     fail(generation, code, error.message, from_statuses=(Status.SUBMITTING,))
+
+
+# --- a lost answer (Ark): look before resending ------------------------------------------
+
+CHECKS = 3  # list searches, CHECK_SECONDS apart, before a task is taken as never created
+CHECK_SECONDS = 20.0
+
+
+def _start_checking(generation: Generation, why: str, *, from_status: str) -> bool:
+    """The create may have made a task: find it through `list` before anything is resent."""
+    changed = Generation.objects.filter(pk=generation.pk, status=from_status).update(
+        status=Status.CHECKING,
+        checks=0,
+        next_action_at=_later(2.0),
+        lease_until=None,
+        lease_owner="",
+        last_error=why[:300],
+    )
+    if changed:
+        log.info("submit answer lost; looking for the task upstream", extra=_context(generation))
+    return bool(changed)
+
+
+def check(generation: Generation, owner: str) -> None:
+    """One list search for the job's task. Found: the job goes on with it. Not found
+    after CHECKS searches: no task was made, and the job is sent again."""
+    mine = Generation.objects.filter(pk=generation.pk, status=Status.CHECKING, lease_owner=owner)
+    credential = generation.credential
+    client = credential.client() if credential else None
+    if not isinstance(client, ArkClient):
+        fail(generation, "submit_unknown", "the answer was lost and the task cannot be looked up")
+        return
+    since = (generation.submitted_at or generation.created_at).timestamp() - 120
+    try:
+        found = client.find(
+            model=generation.req_key, safety_identifier=generation.upstream_identifier, since=since
+        )
+    except JimengError as error:
+        mine.update(next_action_at=_later(CHECK_SECONDS), lease_until=None, lease_owner="",
+                    last_error=str(error)[:300])  # fmt: skip
+        return
+    if found:
+        mine.update(status=Status.SUBMITTED, upstream_task_id=found,
+                    next_action_at=_later(_first_query(generation)), lease_until=None,
+                    lease_owner="", last_error="")  # fmt: skip
+        log.info("found the task %s upstream", found, extra=_context(generation, task_id=found))
+    elif generation.checks + 1 < CHECKS:
+        mine.update(checks=F("checks") + 1, next_action_at=_later(CHECK_SECONDS),
+                    lease_until=None, lease_owner="")  # fmt: skip
+    else:
+        mine.update(status=Status.QUEUED, checks=0, next_action_at=_now(), lease_until=None,
+                    lease_owner="")  # fmt: skip
+        log.info("no task was made; sending again", extra=_context(generation))
 
 
 # --- polling -------------------------------------------------------------------------
@@ -341,6 +418,9 @@ def _apply_result(generation: Generation, result: Any, mine: Any) -> None:
             status=Status.DOWNLOADING,
             upstream_done_at=_now(),
             video_url=result.video_url,
+            last_frame_url=result.last_frame_url or "",
+            tokens_used=result.completion_tokens,
+            seed_used=result.seed,
             aigc_meta_tagged=result.aigc_meta_tagged,
             next_action_at=_now(),  # for a download: when it was last handed to a worker
             **common,
@@ -366,7 +446,8 @@ def enqueue_archive(generation_id: int) -> None:
 
 
 def archive(generation_id: int) -> None:
-    """Download the finished video, probe it, cut a poster, store both, settle the cost."""
+    """Download the finished video, probe it, cut a poster, keep its last frame (Ark's,
+    or cut from the video), store them, settle the cost."""
     owner = uuid.uuid4().hex
     now = _now()
     claimed = (
@@ -382,32 +463,75 @@ def archive(generation_id: int) -> None:
         return
     generation = Generation.objects.get(pk=generation_id)
     with tempfile.TemporaryDirectory(prefix="jimeng-") as scratch:
-        video, poster = Path(scratch) / "video.mp4", Path(scratch) / "poster.jpg"
+        files = _Files(Path(scratch))
         try:
-            size = runner.download_video(
-                generation.video_url,
-                video,
-                connect_timeout=settings.JIMENG_CONNECT_TIMEOUT,
-                read_timeout=settings.JIMENG_DOWNLOAD_TIMEOUT,
-                max_bytes=settings.JIMENG_MAX_VIDEO_BYTES,
-                attempts=settings.DOWNLOAD_ATTEMPTS,
-                rules=address_rules(),
-            )
-            info = probe(video)
-            write_poster(video, poster)
+            size = _download(generation.video_url, files.video, settings.JIMENG_MAX_VIDEO_BYTES)
+            info = probe(files.video)
+            write_poster(files.video, files.poster)
+            _last_frame(generation, files)
         except JimengError as error:
             _download_failed(generation, error, owner)
             return
         except NotAVideo as error:
             fail(generation, "bad_video", str(error), owner=owner)
             return
-        _store_media(generation, video, poster)
+        _store_media(generation, files)
     _finish(generation, owner, size, info)
 
 
-def _store_media(generation: Generation, video: Path, poster: Path) -> None:
+@dataclass(frozen=True)
+class _Files:
+    scratch: Path
+
+    @property
+    def video(self) -> Path:
+        return self.scratch / "video.mp4"
+
+    @property
+    def poster(self) -> Path:
+        return self.scratch / "poster.jpg"
+
+    @property
+    def last_frame(self) -> Path:
+        return self.scratch / "last.png"
+
+
+LAST_FRAME_MAX_BYTES = 30 * 1024 * 1024
+
+
+def _download(url: str, destination: Path, max_bytes: int) -> int:
+    return runner.download_video(
+        url,
+        destination,
+        connect_timeout=settings.JIMENG_CONNECT_TIMEOUT,
+        read_timeout=settings.JIMENG_DOWNLOAD_TIMEOUT,
+        max_bytes=max_bytes,
+        attempts=settings.DOWNLOAD_ATTEMPTS,
+        rules=address_rules(),
+    )
+
+
+def _last_frame(generation: Generation, files: _Files) -> None:
+    """The last frame, to extend the video from: Ark's own, else cut from the video.
+    A last frame Ark could not give is not worth failing a paid-for video over."""
+    if generation.last_frame_url:
+        try:
+            _download(generation.last_frame_url, files.last_frame, LAST_FRAME_MAX_BYTES)
+            return
+        except JimengError:
+            log.warning(
+                "the last frame could not be fetched; cutting it", extra=_context(generation)
+            )
+    write_last_frame(files.video, files.last_frame)
+
+
+def _store_media(generation: Generation, files: _Files) -> None:
     """Store under names fixed by the job, replacing what a crashed attempt left."""
-    for local, name in ((video, video_path(generation)), (poster, poster_path(generation))):
+    for local, name in (
+        (files.video, video_path(generation)),
+        (files.poster, poster_path(generation)),
+        (files.last_frame, last_frame_path(generation)),
+    ):
         if default_storage.exists(name):
             default_storage.delete(name)
         with local.open("rb") as handle:
@@ -416,7 +540,23 @@ def _store_media(generation: Generation, video: Path, poster: Path) -> None:
             default_storage.delete(saved)
 
 
+def _actual_cost(generation: Generation, info: Any) -> ledger.Actual | None:
+    """What the upstream billed, when it is not simply the estimate: Ark's tokens, and
+    the length the model picked."""
+    seconds = round(info.duration_seconds) if generation.auto_length else generation.seconds
+    if generation.tokens_used is None or generation.price_cny_per_million_tokens is None:
+        if seconds == generation.seconds:
+            return None
+        per_second = generation.price_cny_per_second
+        return ledger.Actual((per_second * seconds).quantize(Decimal("0.01")), seconds)
+    price = catalog.Price("", Decimal("0"), True, generation.price_cny_per_million_tokens)
+    return ledger.Actual(catalog.token_cost(price, generation.tokens_used), seconds)
+
+
 def _finish(generation: Generation, owner: str, size: int, info: Any) -> None:
+    actual = _actual_cost(generation, info)
+    cost = actual.cny if actual else generation.cost_cny
+    seconds = actual.seconds if actual else generation.seconds
     with transaction.atomic():
         changed = Generation.objects.filter(
             pk=generation.pk, status=Status.DOWNLOADING, lease_owner=owner
@@ -424,26 +564,36 @@ def _finish(generation: Generation, owner: str, size: int, info: Any) -> None:
             status=Status.READY,
             video=video_path(generation),
             poster=poster_path(generation),
+            last_frame=last_frame_path(generation),
             video_bytes=size,
             video_duration=info.duration_seconds,
             video_fps=info.fps,
             video_width=info.width,
             video_height=info.height,
             video_frames=info.frames,
+            video_audio_codec=info.audio_codec or "",
+            seconds=seconds,
+            cost_cny=cost,
             finished_at=_now(),
             lease_until=None,
             lease_owner="",
             video_url="",
+            last_frame_url="",
         )
         if changed:
-            ledger.settle(generation)
+            ledger.settle(generation, actual)
+            generation.cost_cny, generation.seconds = (
+                cost,
+                actual.seconds if actual else generation.seconds,
+            )
             gallery_totals.record_finished(generation, Status.READY)
     if changed:
         log.info(
-            "ready: %sx%s, %s frames",
+            "ready: %sx%s, %s frames, %s CNY",
             info.width,
             info.height,
             info.frames,
+            cost,
             extra=_context(generation),
         )
 
@@ -480,7 +630,7 @@ def kick(*, after_start: str = "") -> int:
     check tells), deduplicated only among the workers of that same start, so a marker
     left from before the crash cannot hold it back.
     """
-    if not Generation.objects.filter(status__in=(Status.QUEUED, *POLLED)).exists():
+    if not Generation.objects.filter(status__in=DISPATCHED).exists():
         return 0
     started = 0
     for slot in range(settings.DISPATCH_SLOTS):
@@ -506,19 +656,20 @@ def _due(now: datetime, limit: int) -> list[Generation]:
     the upstream rate allows one call per round, the next round still goes to the
     team whose turn it is, not to whoever has the oldest job.
     """
-    lane = Case(When(status=Status.QUEUED, then=Value(1)), default=Value(0))
+    sending = Q(status__in=SENDING)
+    lane = Case(When(sending, then=Value(1)), default=Value(0))
     rank = Window(
         RowNumber(),
         partition_by=[F("team_id"), lane],
         order_by=[F("next_action_at").asc(), F("pk").asc()],
     )
     same_lane_again = Case(
-        When(Q(status=Status.QUEUED, team__dispatch_lane=1), then=Value(1)),
-        When(Q(team__dispatch_lane=0) & ~Q(status=Status.QUEUED), then=Value(1)),
+        When(sending & Q(team__dispatch_lane=1), then=Value(1)),
+        When(Q(team__dispatch_lane=0) & ~sending, then=Value(1)),
         default=Value(0),
     )
     due = (
-        Generation.objects.filter(status__in=(Status.QUEUED, *POLLED), next_action_at__lte=now)
+        Generation.objects.filter(status__in=DISPATCHED, next_action_at__lte=now)
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .exclude(status=Status.QUEUED, team__suspended_at__isnull=False)
         .select_related("credential")
@@ -532,6 +683,14 @@ def _due(now: datetime, limit: int) -> list[Generation]:
         )
     )
     return list(due[:limit])
+
+
+# The submitting lane: new jobs, and jobs whose submit answer was lost.
+SENDING = (Status.QUEUED, Status.CHECKING)
+STEPS: dict[str, Callable[[Generation, str], None]] = {
+    Status.QUEUED: submit,
+    Status.CHECKING: check,
+}
 
 
 @dataclass
@@ -568,11 +727,10 @@ def dispatch_round(owner: str, *, batch: int = 50, until: float | None = None) -
             blocked.add(key)
             result.wait = min(result.wait, wait)
             continue
-        queued = generation.status == Status.QUEUED
         Team.objects.filter(pk=generation.team_id).update(
-            dispatched_at=_now(), dispatch_lane=int(queued)
+            dispatched_at=_now(), dispatch_lane=int(generation.status in SENDING)
         )
-        (submit if queued else poll)(generation, owner)
+        STEPS.get(generation.status, poll)(generation, owner)
         result.actions += 1
     if result.actions == 0 and not blocked:
         result.wait = _until_next_due(now)
@@ -581,7 +739,7 @@ def dispatch_round(owner: str, *, batch: int = 50, until: float | None = None) -
 
 def _until_next_due(now: datetime) -> float:
     upcoming = (
-        Generation.objects.filter(status__in=(Status.QUEUED, *POLLED), next_action_at__isnull=False)
+        Generation.objects.filter(status__in=DISPATCHED, next_action_at__isnull=False)
         .order_by("next_action_at")
         .values_list("next_action_at", flat=True)
         .first()
@@ -611,14 +769,14 @@ def dispatch(slot: int) -> str:
             if time.monotonic() >= deadline:
                 break
             if done.actions == 0:
-                if not Generation.objects.filter(status__in=(Status.QUEUED, *POLLED)).exists():
+                if not Generation.objects.filter(status__in=DISPATCHED).exists():
                     break
                 time.sleep(done.wait)
     except OperationalError:
         log.warning("database unavailable; dispatcher %s stops early", slot)
     finally:
         WorkerLease.release(name, owner)
-    if Generation.objects.filter(status__in=(Status.QUEUED, *POLLED)).exists():
+    if Generation.objects.filter(status__in=DISPATCHED).exists():
         kick()
     return f"{actions} actions"
 
@@ -658,7 +816,13 @@ def recover() -> dict[str, int]:
         enqueue_archive(generation_id)
         report["archives"] += 1
     for generation in Generation.objects.filter(status=Status.SUBMITTING, lease_until__lt=now):
-        # The worker died while sending: the task may exist upstream. Never resend.
+        # The worker died while sending: the task may exist upstream. Never resend
+        # blindly: an Ark task can be looked for; any other is given up.
+        if generation.catalog_mode.is_ark and _start_checking(
+            generation, "the worker stopped while submitting", from_status=Status.SUBMITTING
+        ):
+            report["unknown_submits"] += 1
+            continue
         if fail(
             generation,
             "submit_unknown",

@@ -3,7 +3,16 @@ from django.urls import path, reverse_lazy
 from django.views.i18n import set_language
 
 from generations.access import public_view, signed_in_view
-from generations.views import accounts, credentials, gallery, health, sharing, studio, teams
+from generations.views import (
+    accounts,
+    credentials,
+    gallery,
+    health,
+    hooks,
+    sharing,
+    studio,
+    teams,
+)
 
 TEAM = "t/<slug:slug>/"
 
@@ -68,6 +77,7 @@ urlpatterns = [
     path("invite/<str:token>/", teams.invitation_accept, name="invitation-accept"),
     path("m/<str:token>/", sharing.signed_media, name="media"),
     path("s/<str:key>/", sharing.public_share, name="public-share"),
+    path("hooks/ark/<str:callback>/", hooks.ark_callback, name="ark-callback"),
     path("s/<str:key>/<int:generation_id>/<str:kind>", sharing.public_media, name="public-media"),
     # The studio
     path(TEAM, studio.studio, name="studio"),

@@ -201,6 +201,13 @@ for _host in UPSTREAM_ALLOWED_HOSTS:
             f"UPSTREAM_ALLOWED_HOSTS: {_host!r} is not a host name (or *.domain)"
         )
 
+# Where the studio can be reached from the internet, e.g. https://studio.example.com.
+# With it, Ark jobs are sent with a callback URL and need no polling (docs/upstream/ark.md).
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "").rstrip("/")
+# With callbacks on, the first query comes this long after a job's usual time at the
+# earliest: it is only the fallback for a callback that never came.
+CALLBACK_GRACE_SECONDS = env_float("CALLBACK_GRACE_SECONDS", 60.0, minimum=0)
+
 # --- The pipeline ------------------------------------------------------------------
 # A job still unfinished this long after it was created is abandoned.
 JOB_DEADLINE_SECONDS = env_int("JOB_DEADLINE_SECONDS", 3 * 3600, minimum=60)
@@ -247,6 +254,7 @@ SANDBOX_DIR = Path(env_str("SANDBOX_DIR", str(DATA_DIR / "sandbox")))
 SANDBOX_ACCESS_KEY = env_str("SANDBOX_ACCESS_KEY", "AKLTsandboxAccessKey")
 SANDBOX_SECRET_KEY = env_str("SANDBOX_SECRET_KEY", "sandbox-secret-key")
 SANDBOX_GATEWAY_KEY = env_str("SANDBOX_GATEWAY_KEY", "sk-sandbox-gateway-key")
+SANDBOX_ARK_KEY = env_str("SANDBOX_ARK_KEY", "ark-sandbox-api-key")
 SANDBOX_GENERATION_SECONDS = env_float("SANDBOX_GENERATION_SECONDS", 20.0, minimum=0)
 # Each task takes a time between these two, fixed by its prompt and seed, so the same
 # jobs take the same time in every run (benchmarks compare poll strategies on them).

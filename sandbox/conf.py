@@ -14,6 +14,7 @@ class SandboxSettings:
     access_key: str
     secret_key: str
     gateway_key: str
+    ark_key: str
     generation_seconds: float
     generation_seconds_max: float
     url_ttl_seconds: float
@@ -40,6 +41,7 @@ def current() -> SandboxSettings:
         access_key=settings.SANDBOX_ACCESS_KEY,
         secret_key=settings.SANDBOX_SECRET_KEY,
         gateway_key=settings.SANDBOX_GATEWAY_KEY,
+        ark_key=settings.SANDBOX_ARK_KEY,
         generation_seconds=base,
         generation_seconds_max=max(base, float(settings.SANDBOX_GENERATION_SECONDS_MAX or base)),
         url_ttl_seconds=float(settings.SANDBOX_URL_TTL_SECONDS),

@@ -21,20 +21,31 @@ def sample_image(request: HttpRequest, name: str) -> HttpResponse:
 
 
 def video_file(request: HttpRequest, key: str) -> HttpResponseBase:
+    return _signed_file(request, key, f"{key}.mp4", "video/mp4")
+
+
+def frame_file(request: HttpRequest, key: str) -> HttpResponseBase:
+    """The last frame of a video (Ark's return_last_frame)."""
+    return _signed_file(request, f"{key}-last", f"{key}-last.png", "image/png")
+
+
+def _signed_file(
+    request: HttpRequest, signed_name: str, file_name: str, content_type: str
+) -> HttpResponseBase:
     config = conf.current()
     try:
         expires = int(request.GET.get("expires", ""))
     except ValueError:
         return _storage_error(403, "AccessDenied", "Missing or invalid expiry")
     signature = request.GET.get("signature", "")
-    if not hmac.compare_digest(signature, file_signature(key, expires, config)):
+    if not hmac.compare_digest(signature, file_signature(signed_name, expires, config)):
         return _storage_error(403, "SignatureDoesNotMatch", "The link signature is not valid")
     if time.time() > expires:
         return _storage_error(403, "AccessDenied", "Request has expired")
-    path = store_for(config).videos / f"{key}.mp4"
+    path = store_for(config).videos / file_name
     if not path.exists():
         return _storage_error(404, "NoSuchKey", "The specified key does not exist")
-    return FileResponse(path.open("rb"), content_type="video/mp4")
+    return FileResponse(path.open("rb"), content_type=content_type)
 
 
 def _storage_error(status: int, code: str, message: str) -> HttpResponse:

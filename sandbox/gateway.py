@@ -20,6 +20,7 @@ from sandbox.tasks import (
     own_samples,
     parse_json,
     render_queue_full,
+    site_of,
     status_of,
     store_for,
     video_url,
@@ -138,7 +139,9 @@ def gateway_item(request: HttpRequest, task_id: str) -> HttpResponseBase:
         if status == "done":
             if task.outcome == "risk":
                 return JsonResponse(_gateway_view(task, "failed", None))
-            return JsonResponse(_gateway_view(task, "succeeded", video_url(request, task, config)))
+            return JsonResponse(
+                _gateway_view(task, "succeeded", video_url(site_of(request), task, config))
+            )
         word = "queued" if status == "in_queue" else GATEWAY_WORDS[int(task.id[-2:], 16) % 3]
         return JsonResponse(_gateway_view(task, word, None))
 

@@ -8,14 +8,17 @@ can start playing before the whole file has arrived.
 
 from __future__ import annotations
 
+import array
 import hashlib
 import io
+import math
 import os
 import tempfile
 import textwrap
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import av
 from PIL import Image, ImageDraw, ImageFont, ImageOps
@@ -32,9 +35,16 @@ FADE_STEPS = 24
 
 
 def render_key(
-    *, width: int, height: int, frames: int, prompt: str, images: Sequence[bytes]
+    *,
+    width: int,
+    height: int,
+    frames: int,
+    prompt: str,
+    images: Sequence[bytes],
+    audio: bool = False,
 ) -> str:
-    digest = hashlib.sha256(f"{width}x{height}x{frames}\n{prompt}\n".encode())
+    sound = "\nwith sound" if audio else ""
+    digest = hashlib.sha256(f"{width}x{height}x{frames}\n{prompt}\n{sound}".encode())
     for image in images:
         digest.update(hashlib.sha256(image).digest())
     return digest.hexdigest()[:32]
@@ -92,30 +102,45 @@ def _keyframes(
 
 
 def render(
-    destination: Path, *, width: int, height: int, frames: int, prompt: str, images: Sequence[bytes]
+    destination: Path,
+    *,
+    width: int,
+    height: int,
+    frames: int,
+    prompt: str,
+    images: Sequence[bytes],
+    audio: bool = False,
+    last_frame: Path | None = None,
 ) -> None:
-    """Write the video to `destination` atomically (a reader never sees half a file)."""
+    """Write the video to `destination` atomically (a reader never sees half a file);
+    with `audio`, a soft tone plays along; `last_frame` receives the final picture as PNG."""
     first, last = _keyframes(width=width, height=height, prompt=prompt, images=images)
     destination.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(suffix=".mp4", dir=destination.parent)
     os.close(handle)
     try:
-        _encode(Path(temporary), first, last, frames)
+        final = _encode(Path(temporary), first, last, frames, audio)
+        if last_frame is not None:
+            final.save(last_frame, "PNG")
         os.replace(temporary, destination)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
 
 
-def _encode(path: Path, first: Image.Image, last: Image.Image | None, frames: int) -> None:
+def _encode(
+    path: Path, first: Image.Image, last: Image.Image | None, frames: int, audio: bool
+) -> Image.Image:
+    """Encode the frames; return the last one."""
     width, height = first.size
     bar_height = max(6, height // 60)
     with av.open(str(path), "w", options={"movflags": "+faststart"}) as container:
         stream = container.add_stream("libx264", rate=FPS)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         stream.options = {"preset": "ultrafast", "crf": "28"}
+        sound = container.add_stream("aac", rate=SAMPLE_RATE, layout="mono") if audio else None
         step_frames = max(1, frames // FADE_STEPS)
-        picture = first
+        picture = frame = first
         for index in range(frames):
             if last is not None and index % step_frames == 0:
                 picture = Image.blend(first, last, min(1.0, index / max(1, frames - 1)))
@@ -128,3 +153,28 @@ def _encode(path: Path, first: Image.Image, last: Image.Image | None, frames: in
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
+        if sound is not None:
+            _tone(container, sound, seconds=frames / FPS)
+    return frame
+
+
+SAMPLE_RATE = 44100
+
+
+def _tone(container: Any, stream: Any, *, seconds: float) -> None:
+    """A quiet 440 Hz tone for the whole video: real sound a player can play."""
+    size = stream.codec_context.frame_size or 1024
+    total = int(seconds * SAMPLE_RATE)
+    for start in range(0, total, size):
+        samples = array.array(
+            "f",
+            (0.1 * math.sin(2 * math.pi * 440 * (start + k) / SAMPLE_RATE) for k in range(size)),
+        )
+        frame = av.AudioFrame(format="fltp", layout="mono", samples=size)
+        frame.sample_rate = SAMPLE_RATE
+        frame.planes[0].update(samples.tobytes())
+        frame.pts = start
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode():
+        container.mux(packet)

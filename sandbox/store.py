@@ -7,6 +7,7 @@ it, and any number of web processes serving the emulator share one file.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import time
@@ -14,10 +15,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 # Bumped whenever SCHEMA changes: the emulator's state is disposable, so an older file
 # is simply emptied and rebuilt.
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS tasks (
     id TEXT PRIMARY KEY,
@@ -33,7 +35,10 @@ CREATE TABLE IF NOT EXISTS tasks (
     outcome TEXT NOT NULL,
     render_key TEXT NOT NULL,
     render_claimed_at REAL,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    extra TEXT NOT NULL DEFAULT '{}',
+    cancelled_at REAL,
+    deleted_at REAL
 );
 CREATE TABLE IF NOT EXISTS renders (
     render_key TEXT PRIMARY KEY,
@@ -49,6 +54,15 @@ CREATE TABLE IF NOT EXISTS calls (
     code INTEGER,
     task_id TEXT,
     subject TEXT
+);
+CREATE TABLE IF NOT EXISTS callbacks (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    task_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    due_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    claimed_at REAL,
+    delivered_at REAL
 );
 CREATE TABLE IF NOT EXISTS holds (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -77,6 +91,14 @@ class Task:
     render_claimed_at: float | None
     body: str
     rendered_at: float | None
+    extra: str = "{}"  # Ark: the task's options, as JSON (sandbox/ark.py)
+    cancelled_at: float | None = None
+    deleted_at: float | None = None
+
+    @property
+    def options(self) -> dict[str, Any]:
+        loaded = json.loads(self.extra or "{}")
+        return loaded if isinstance(loaded, dict) else {}
 
     @property
     def done_at(self) -> float | None:
@@ -116,6 +138,7 @@ class Store:
                 connection.executescript(
                     "DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS renders;"
                     " DROP TABLE IF EXISTS calls; DROP TABLE IF EXISTS holds;"
+                    " DROP TABLE IF EXISTS callbacks;"
                 )
                 connection.executescript(SCHEMA)
                 connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -217,8 +240,8 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO tasks (id, api, access_key, req_key, prompt, width, height, frames,"
-                " created_at, ready_at, outcome, render_key, render_claimed_at, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, ready_at, outcome, render_key, render_claimed_at, body, extra)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     task.id,
                     task.api,
@@ -234,6 +257,7 @@ class Store:
                     task.render_key,
                     task.render_claimed_at,
                     task.body,
+                    task.extra,
                 ),
             )
 
@@ -275,6 +299,75 @@ class Store:
         )
         return row is not None and (self.videos / f"{render_key}.mp4").exists()
 
+    def set_task_time(self, task_id: str, field: str, value: float) -> bool:
+        """Mark a task cancelled or deleted (Ark's DELETE), once."""
+        assert field in ("cancelled_at", "deleted_at")
+        with self.transaction() as db:
+            cursor = db.execute(
+                f"UPDATE tasks SET {field} = ? WHERE id = ? AND {field} IS NULL",  # noqa: S608
+                (value, task_id),
+            )
+            return cursor.rowcount == 1
+
+    def recent_tasks(self, *, api: str, access_key: str, since: float) -> list[Task]:
+        rows = self._connection().execute(
+            "SELECT tasks.*, renders.finished_at AS rendered_at FROM tasks"
+            " LEFT JOIN renders ON renders.render_key = tasks.render_key"
+            " WHERE api = ? AND access_key = ? AND created_at >= ? AND deleted_at IS NULL"
+            " ORDER BY created_at DESC, id DESC",
+            (api, access_key, since),
+        )
+        return [Task(**dict(row)) for row in rows]
+
+    # --- callbacks (Ark) -------------------------------------------------------------
+
+    def add_callback(self, task_id: str, status: str, due_at: float) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO callbacks (task_id, status, due_at) VALUES (?, ?, ?)",
+                (task_id, status, due_at),
+            )
+
+    def claim_callbacks(self, *, now: float, stale_after: float) -> list[sqlite3.Row]:
+        """Due deliveries nobody else is making (a claim older than `stale_after` is a
+        dead process's)."""
+        with self.transaction() as db:
+            rows = list(
+                db.execute(
+                    "SELECT * FROM callbacks WHERE delivered_at IS NULL AND due_at <= ?"
+                    " AND (claimed_at IS NULL OR claimed_at < ?) ORDER BY due_at LIMIT 20",
+                    (now, now - stale_after),
+                )
+            )
+            for row in rows:
+                db.execute("UPDATE callbacks SET claimed_at = ? WHERE id = ?", (now, row["id"]))
+        return rows
+
+    def finish_callback(self, callback_id: int, *, delivered: bool, retry_at: float | None) -> None:
+        with self.transaction() as db:
+            if delivered or retry_at is None:
+                db.execute(
+                    "UPDATE callbacks SET delivered_at = ?, attempts = attempts + 1 WHERE id = ?",
+                    (time.time(), callback_id),
+                )
+            else:
+                db.execute(
+                    "UPDATE callbacks SET claimed_at = NULL, due_at = ?, attempts = attempts + 1"
+                    " WHERE id = ?",
+                    (retry_at, callback_id),
+                )
+
+    def postpone_callback(self, callback_id: int, due_at: float) -> None:
+        """Not yet: the event it reports has not happened (a render still running)."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE callbacks SET claimed_at = NULL, due_at = ? WHERE id = ?",
+                (due_at, callback_id),
+            )
+
+    def callbacks(self) -> list[sqlite3.Row]:
+        return list(self._connection().execute("SELECT * FROM callbacks ORDER BY id"))
+
     # --- audits (tests, benchmarks, chaos) ----------------------------------------
 
     def tasks(self) -> list[Task]:
@@ -297,3 +390,4 @@ class Store:
             db.execute("DELETE FROM tasks")
             db.execute("DELETE FROM calls")
             db.execute("DELETE FROM holds")
+            db.execute("DELETE FROM callbacks")

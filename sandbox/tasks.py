@@ -84,14 +84,27 @@ def visible_prompt(prompt: str) -> str:
     return MARKERS.sub("", prompt).strip()
 
 
+def _prompt_of(body: bytes) -> str:
+    """The prompt of a submit body: `prompt`, or Ark's text content item."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return ""
+    if not isinstance(payload, dict):
+        return ""
+    texts = [
+        item.get("text")
+        for item in payload.get("content") or []
+        if isinstance(item, dict) and item.get("type") == "text"
+    ]
+    prompt = payload.get("prompt") or (texts[0] if texts else "")
+    return prompt if isinstance(prompt, str) else ""
+
+
 def about(store: Store, kind: str, body: bytes, task_id: str | None = None) -> tuple[str, str]:
     """The prompt a call concerns and the subject it is logged under."""
     if kind == "submit":
-        try:
-            prompt = json.loads(body).get("prompt") or ""
-        except (ValueError, AttributeError):
-            prompt = ""
-        return str(prompt), "submit:" + hashlib.sha256(body).hexdigest()[:24]
+        return _prompt_of(body), "submit:" + hashlib.sha256(body).hexdigest()[:24]
     if task_id is None:
         try:
             task_id = str(json.loads(body).get("task_id") or "")
@@ -130,13 +143,18 @@ def create_task(
     config: SandboxSettings,
     store: Store,
     task_id: str,
+    options: dict[str, Any] | None = None,
 ) -> Task:
+    """Record the task and start its render. `options` (Ark) are kept with it; their
+    `generate_audio` puts sound in the video."""
+    options = options or {}
     key = render.render_key(
         width=accepted.width,
         height=accepted.height,
         frames=accepted.frames,
         prompt=visible_prompt(accepted.prompt),
         images=accepted.images,
+        audio=bool(options.get("generate_audio")),
     )
     for index, image in enumerate(accepted.images):
         path = store.inputs / f"{key}-{index}.img"
@@ -147,6 +165,7 @@ def create_task(
     summary = {
         key: f"<{len(value)} image(s)>" if key in ("binary_data_base64", "images") else value
         for key, value in body.items()
+        if key != "content"
     }
     task = Task(
         id=task_id,
@@ -164,6 +183,7 @@ def create_task(
         render_claimed_at=None,
         body=json.dumps(summary, ensure_ascii=False),
         rendered_at=None,
+        extra=json.dumps(options, ensure_ascii=False),
     )
     store.add_task(task)
     if task.outcome == "ok":
@@ -200,6 +220,8 @@ def _render_task(store: Store, task: Task) -> None:
             frames=task.frames,
             prompt=visible_prompt(task.prompt),
             images=[path.read_bytes() for path in images],
+            audio=bool(task.options.get("generate_audio")),
+            last_frame=store.videos / f"{task.render_key}-last.png",
         )
         store.finish_render(task.render_key)
     except Exception:
@@ -234,12 +256,19 @@ def status_of(task: Task | None, config: SandboxSettings, store: Store) -> str:
     return "done"
 
 
-def video_url(request: HttpRequest, task: Task, config: SandboxSettings) -> str:
-    """The link is minted once, when the task finished, and lives url_ttl seconds."""
+def site_of(request: HttpRequest) -> str:
+    """scheme://host of the emulator as this request reached it."""
+    return request.build_absolute_uri("/").rstrip("/")
+
+
+def video_url(site: str, task: Task, config: SandboxSettings, *, last_frame: bool = False) -> str:
+    """The link (of the video, or of its last frame) is minted once, when the task
+    finished, and lives url_ttl seconds."""
     expires = int((task.done_at or time.time()) + config.url_ttl_seconds)
-    signature = file_signature(task.render_key, expires, config)
-    path = reverse("sandbox:file", args=[task.render_key])
-    return request.build_absolute_uri(f"{path}?expires={expires}&signature={signature}")
+    name = f"{task.render_key}-last" if last_frame else task.render_key
+    signature = file_signature(name, expires, config)
+    path = reverse("sandbox:frame" if last_frame else "sandbox:file", args=[task.render_key])
+    return f"{site}{path}?expires={expires}&signature={signature}"
 
 
 def file_signature(key: str, expires: int, config: SandboxSettings) -> str:

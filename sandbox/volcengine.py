@@ -27,6 +27,7 @@ from sandbox.tasks import (
     parse_json,
     render_queue_full,
     request_id,
+    site_of,
     status_of,
     store_for,
     video_url,
@@ -232,7 +233,7 @@ def _result(
         if task.outcome == "risk":
             data["aigc_meta_tagged"] = tagged
             return _business(50516, "Post Video Risk Not Pass", data, started, 400)
-        data["video_url"] = video_url(request, task, config)
+        data["video_url"] = video_url(site_of(request), task, config)
         data["aigc_meta_tagged"] = tagged
     return _business(10000, "Success", data, started)
 

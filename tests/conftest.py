@@ -12,7 +12,7 @@ import pytest
 from django.test import override_settings
 
 from generations.jimeng.addresses import AddressRules, Place
-from generations.jimeng.client import GatewayClient, Timeouts, VolcengineClient
+from generations.jimeng.client import ArkClient, GatewayClient, Timeouts, VolcengineClient
 from sandbox.store import Store
 from sandbox.tasks import drain_renders
 
@@ -28,6 +28,7 @@ TEST_CREDENTIALS_KEYS = [
 SANDBOX_AK = "AKLTsandboxAccessKey"
 SANDBOX_SK = "sandbox-secret-key"
 SANDBOX_GATEWAY_KEY = "sk-sandbox-gateway-key"
+SANDBOX_ARK_KEY = "ark-sandbox-api-key"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -51,6 +52,7 @@ def _isolated_paths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         SANDBOX_ACCESS_KEY=SANDBOX_AK,
         SANDBOX_SECRET_KEY=SANDBOX_SK,
         SANDBOX_GATEWAY_KEY=SANDBOX_GATEWAY_KEY,
+        SANDBOX_ARK_KEY=SANDBOX_ARK_KEY,
         SANDBOX_GENERATION_SECONDS=0.6,
         SANDBOX_GENERATION_SECONDS_MAX=0.0,
         SANDBOX_QPS=0,
@@ -118,6 +120,19 @@ class Emulator:
             api_key=api_key,
             base_url=self.gateway_url,
             timeouts=Timeouts(2, 5, 10),
+            rules=self.rules,
+        )
+
+    @property
+    def ark_url(self) -> str:
+        return f"{self.base_url}/sandbox/ark/api/v3"
+
+    def ark(self, *, api_key: str = SANDBOX_ARK_KEY) -> ArkClient:
+        return ArkClient(
+            api_key=api_key,
+            base_url=self.ark_url,
+            timeouts=Timeouts(2, 5, 10),
+            sleep=lambda _: None,
             rules=self.rules,
         )
 

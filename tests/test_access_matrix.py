@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from generations import media
+from generations import callbacks, media
 from generations.models import (
     ROLE_RANK,
     Generation,
@@ -81,6 +81,8 @@ def _objects(team) -> dict[str, str]:  # type: ignore[no-untyped-def]
     link = ShareLink.new(team=team, created_by=maker.user if maker else None)
     link.save()
     link.items.create(generation=job)
+    callback = callbacks.new_token() or "callback-token-for-the-matrix"
+    Generation.objects.filter(pk=job.pk).update(callback_token_hash=callbacks.token_hash(callback))
     membership = Membership.objects.filter(team=team).order_by("pk").last()
     return {
         "slug": team.slug,
@@ -94,6 +96,7 @@ def _objects(team) -> dict[str, str]:  # type: ignore[no-untyped-def]
         "kind": "video",
         "uidb64": "MQ",
         "media_token": media.signed_url(job.poster.name).split("/")[2],
+        "callback": callback,
     }
 
 

@@ -35,16 +35,65 @@ def test_catalog_holds_every_mode_of_the_contract() -> None:
     }
 
 
+def _sizes(mode: catalog.Mode, ratio: str) -> list[tuple[int, int]]:
+    if mode.ark:
+        return [mode.ark.size(resolution, ratio) for resolution in mode.resolutions]
+    if mode.is_gateway:
+        return [GATEWAY_SIZES[resolution][ratio] for resolution in mode.resolutions]
+    return [mode.sizes[ratio]]
+
+
 @pytest.mark.parametrize("mode", list(MODES.values()), ids=list(MODES))
 def test_every_mode_has_a_size_for_each_ratio_and_a_price(mode: catalog.Mode) -> None:
     for ratio in mode.aspect_ratios:
         if ratio == "adaptive":
             continue
-        tables = [GATEWAY_SIZES[r] for r in mode.resolutions] if mode.is_gateway else [mode.sizes]
-        for sizes in tables:
-            width, height = sizes[ratio]
-            assert width % 16 == 0 and height % 16 == 0  # what H.264 encoders want
-    assert catalog.DEFAULT_PRICES[mode.req_key].cny_per_second > 0
+        for width, height in _sizes(mode, ratio):
+            # Jimeng's sizes are multiples of 16; Ark's later ones only even (yuv420p).
+            step = 2 if mode.ark and not mode.ark.first_v10 else 16
+            assert width % step == 0 and height % step == 0
+    price = catalog.DEFAULT_PRICES[mode.price_key]
+    assert (price.cny_per_million_tokens or 0) > 0 if mode.is_ark else price.cny_per_second > 0
+
+
+def test_ark_models_and_their_rules() -> None:
+    pro = get_mode("seedance_1_5_pro")
+    assert pro.is_ark and pro.req_key == "doubao-seedance-1-5-pro-251215"
+    assert pro.durations[0] == 4 and catalog.AUTO_DURATION in pro.durations
+    assert pro.ark.audio and pro.ark.draft and pro.ark.seed
+    fast = get_mode("seedance_2_0_fast")
+    assert fast.resolutions == ("480p", "720p") and not fast.ark.seed and fast.ark.references == 9
+    lite = get_mode("seedance_1_0_lite_i2v")
+    assert lite.min_images == 1 and lite.ark.references == 4
+    assert catalog.AUTO_DURATION not in get_mode("seedance_1_0_pro").durations
+    # The same model id is sold per second by the gateway and per token by Ark.
+    gateway = get_mode("doubao-seedance-1-0-pro-250528")
+    assert gateway.price_key != get_mode("seedance_1_0_pro").price_key
+
+
+def test_retired_models_are_not_offered_but_still_known() -> None:
+    from datetime import date
+
+    before = {mode.name for mode in catalog.offered_modes(date(2026, 11, 23))}
+    after = {mode.name for mode in catalog.offered_modes(date(2026, 11, 24))}
+    assert before - after == {"seedance_1_0_pro", "seedance_1_0_pro_fast"}
+    assert get_mode("seedance_1_0_pro").label == "Seedance 1.0 Pro (Ark)"  # old jobs keep it
+
+
+def test_ark_tokens_follow_size_and_length() -> None:
+    mode = get_mode("seedance_2_0")
+    assert catalog.ark_tokens(mode, catalog.Order(5, "720p", "16:9")) == 108_900
+    v10 = get_mode("seedance_1_0_pro")
+    assert catalog.ark_tokens(v10, catalog.Order(5, "720p", "16:9")) == 1248 * 704 * 121 // 1024
+    silent = catalog.estimate(get_mode("seedance_1_5_pro"), catalog.Order(5, "720p", "16:9"))
+    sound = catalog.estimate(
+        get_mode("seedance_1_5_pro"), catalog.Order(5, "720p", "16:9", audio=True)
+    )
+    assert (silent.cost_cny, sound.cost_cny) == (Decimal("0.87"), Decimal("1.74"))
+    draft = catalog.estimate(
+        get_mode("seedance_1_5_pro"), catalog.Order(5, "1080p", "16:9", draft=True)
+    )
+    assert draft.tokens == 864 * 496 * 121 // 1024  # a draft is 480p whatever was asked
 
 
 def test_documented_output_sizes() -> None:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from django.core.management.base import CommandError
 from generations.jimeng.catalog import MODES
 from generations.jimeng.probe import probe
 from tests import images
-from tests.conftest import SANDBOX_AK, SANDBOX_GATEWAY_KEY, SANDBOX_SK
+from tests.conftest import SANDBOX_AK, SANDBOX_ARK_KEY, SANDBOX_GATEWAY_KEY, SANDBOX_SK
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,6 +31,8 @@ def cli_env(emulator, monkeypatch) -> dict[str, str]:
         "JIMENG_VIDEO_API_URL": emulator.volcengine_url,
         "JIMENG_GATEWAY_API_URL": emulator.gateway_url,
         "JIMENG_GATEWAY_API_KEY": SANDBOX_GATEWAY_KEY,
+        "ARK_API_URL": emulator.ark_url,
+        "ARK_API_KEY": SANDBOX_ARK_KEY,
         "JIMENG_VIDEO_POLL_INTERVAL": "0.2",
         "JIMENG_VIDEO_API_TIMEOUT": "5",
         "JIMENG_VIDEO_MAX_POLL_ATTEMPTS": "100",
@@ -107,7 +110,23 @@ CASES: dict[str, tuple[list[str], tuple[int, int], int]] = {
         (1120, 480),
         97,
     ),
-}
+    # Ark (docs/upstream/ark.md): sizes of the 1.0 models, then of the later ones.
+    "seedance_1_0_pro": (["--resolution", "480p", "--aspect-ratio", "4:3", "--duration", "2"],
+                         (736, 544), 49),
+    "seedance_1_0_pro_fast": (["--image", "{first}", "--resolution", "480p", "--duration", "3"],
+                              (864, 480), 73),
+    "seedance_1_0_lite_t2v": (["--resolution", "480p", "--aspect-ratio", "1:1", "--duration", "2"],
+                              (640, 640), 49),
+    "seedance_1_0_lite_i2v": (["--image", "{first}", "--tail-image", "{tail}", "--resolution",
+                               "480p", "--duration", "2"], (864, 480), 49),
+    "seedance_1_5_pro": (["--resolution", "480p", "--duration", "4", "--audio"], (864, 496), 97),
+    "seedance_2_0": (["--resolution", "480p", "--aspect-ratio", "9:16", "--duration", "4"],
+                     (496, 864), 97),
+    "seedance_2_0_fast": (["--resolution", "480p", "--duration", "-1"], (864, 496), 121),
+    "seedance_2_0_mini": (["--image", "{portrait}", "--resolution", "480p", "--duration", "4"],
+                          (496, 864), 97),
+    "seedance_2_5": (["--duration", "4", "--draft"], (864, 496), 97),
+}  # fmt: skip
 
 
 def test_cases_cover_the_whole_catalog() -> None:
@@ -119,6 +138,10 @@ def test_every_mode_runs_end_to_end(cli_env, frames, tmp_path: Path, emulator, m
     options, size, frame_count = CASES[mode]
     options = [option.format(**{k: str(v) for k, v in frames.items()}) for option in options]
     output = tmp_path / "out" / f"{mode}.mp4"
+    if MODES[mode].retired(datetime.now(UTC).date()):
+        error = _refused(f"{mode}: a red kite", "--mode", mode, *options)
+        assert error.returncode == 2 and "retired" in str(error)
+        return
     printed = _run(
         f"{mode}: a red kite over 西湖", "--mode", mode, "--output", str(output), *options
     )

@@ -192,12 +192,29 @@ def test_estimate_follows_mode_duration_and_price_table(keyed) -> None:
     assert data == {
         "cost_cny": "8.00",
         "price_cny_per_second": "0.800",
+        "price_cny_per_million_tokens": "",
+        "tokens": None,
         "is_estimate": False,
         "left_cny": "100.00",
         "left_seconds": None,
         "fits": True,
         "resets_at": data["resets_at"],
     }
+    ark = client.get(
+        reverse("estimate", args=["team-a"]),
+        {"mode": "seedance_2_0", "duration": "5", "resolution": "720p", "aspect_ratio": "16:9"},
+    ).json()
+    # 1280 × 720 × 121 / 1024 = 108,900 tokens at 46 CNY per million
+    assert (ark["tokens"], ark["cost_cny"], ark["price_cny_per_million_tokens"]) == (
+        108_900,
+        "5.01",
+        "46.000",
+    )
+    auto = client.get(
+        reverse("estimate", args=["team-a"]),
+        {"mode": "seedance_2_0", "duration": "-1", "resolution": "480p", "audio": "1"},
+    ).json()
+    assert auto["tokens"] == 864 * 496 * (24 * 15 + 1) // 1024  # "auto" reserves the longest
     data = client.get(
         reverse("estimate", args=["team-a"]), {"mode": "i2v_first_720p", "duration": "5"}
     ).json()

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-# The vendors' own API hosts: the visual API (docs/upstream/volcengine-visual.md) and Ark.
+# The vendors' own API hosts (docs/upstream/volcengine-visual.md, docs/upstream/ark.md).
 OFFICIAL_API_HOSTS = frozenset(
     {
         "visual.volcengineapi.com",

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 
 class Provider(StrEnum):
     VOLCENGINE = "volcengine"
     GATEWAY = "gateway"
+    ARK = "ark"
 
 
 class RatioSource(StrEnum):
@@ -85,6 +88,52 @@ CAMERA_TEMPLATES = (
 CAMERA_STRENGTHS = ("weak", "medium", "strong")
 
 
+# Ark's output pixels per resolution and ratio (docs/upstream/ark.md): the 1.0 models
+# and the later ones differ a little.
+ARK_SIZES_10 = {
+    "480p": {"16:9": (864, 480), "4:3": (736, 544), "1:1": (640, 640), "3:4": (544, 736),
+             "9:16": (480, 864), "21:9": (960, 416)},
+    "720p": {"16:9": (1248, 704), "4:3": (1120, 832), "1:1": (960, 960), "3:4": (832, 1120),
+             "9:16": (704, 1248), "21:9": (1504, 640)},
+    "1080p": {"16:9": (1920, 1088), "4:3": (1664, 1248), "1:1": (1440, 1440),
+              "3:4": (1248, 1664), "9:16": (1088, 1920), "21:9": (2176, 928)},
+}  # fmt: skip
+ARK_SIZES_LATER = {
+    "480p": {"16:9": (864, 496), "4:3": (752, 560), "1:1": (640, 640), "3:4": (560, 752),
+             "9:16": (496, 864), "21:9": (992, 432)},
+    "720p": {"16:9": (1280, 720), "4:3": (1112, 834), "1:1": (960, 960), "3:4": (834, 1112),
+             "9:16": (720, 1280), "21:9": (1470, 630)},
+    "1080p": {"16:9": (1920, 1080), "4:3": (1664, 1248), "1:1": (1440, 1440),
+              "3:4": (1248, 1664), "9:16": (1080, 1920), "21:9": (2206, 946)},
+}  # fmt: skip
+ARK_SIZES = MappingProxyType({"1.0": ARK_SIZES_10, "later": ARK_SIZES_LATER})
+ARK_RATIOS = (*ASPECT_RATIOS, "adaptive")
+AUTO_DURATION = -1  # Ark: the model picks the length
+
+
+@dataclass(frozen=True)
+class ArkTraits:
+    """What one Ark model takes and costs (docs/upstream/ark.md, "Models")."""
+
+    first_v10: bool  # the 1.0 generation: its own output sizes, adaptive only with an image
+    text: bool
+    first_frame: bool
+    last_frame: bool
+    references: int  # reference images at most (0: none)
+    audio: bool
+    draft: bool
+    seed: bool
+    camera_fixed: bool
+    default_resolution: str
+    cny_per_million_tokens: Decimal
+    cny_per_million_tokens_silent: Decimal | None = None  # when audio makes a difference
+    retires_on: date | None = None
+
+    def size(self, resolution: str, ratio: str) -> tuple[int, int]:
+        table = ARK_SIZES["1.0" if self.first_v10 else "later"]
+        return table[resolution][ratio if ratio in ASPECT_RATIOS else "16:9"]
+
+
 @dataclass(frozen=True)
 class Mode:
     name: str
@@ -101,9 +150,11 @@ class Mode:
     prompt_required: bool = True
     sends_frames: bool = True
     camera: bool = False
-    # Gateway models only: which inputs of docs/upstream/gateway.md they take.
+    # Gateway and Ark models: the resolutions offered, and whether "adaptive" is taken
+    # without an image.
     resolutions: tuple[str, ...] = ()
     adaptive_for_text: bool = True
+    ark: ArkTraits | None = None
 
     @property
     def uses_images(self) -> bool:
@@ -112,6 +163,23 @@ class Mode:
     @property
     def is_gateway(self) -> bool:
         return self.provider == Provider.GATEWAY
+
+    @property
+    def is_ark(self) -> bool:
+        return self.provider == Provider.ARK
+
+    @property
+    def takes_resolution(self) -> bool:
+        return bool(self.resolutions)
+
+    @property
+    def price_key(self) -> str:
+        """Ark prices are per token and the gateway sells some of the same model ids
+        per second, so Ark's prices have keys of their own."""
+        return f"ark:{self.req_key}" if self.is_ark else self.req_key
+
+    def retired(self, today: date) -> bool:
+        return bool(self.ark and self.ark.retires_on and today >= self.ark.retires_on)
 
     @property
     def default_duration(self) -> int:
@@ -236,11 +304,110 @@ _GATEWAY_MODES = (
     _gateway("doubao-seedance-1-5-pro", "Seedance 1.5 Pro", text=True, image=True, shortest=4),
 )
 
+
+def _ark(name: str, model: str, label: str, traits: ArkTraits, seconds: tuple[int, int]) -> Mode:
+    shortest, longest = seconds
+    durations = tuple(range(shortest, longest + 1))
+    resolutions = ("480p", "720p") if name in _ARK_720P_AT_MOST else ("480p", "720p", "1080p")
+    return Mode(
+        name,
+        model,
+        label,
+        provider=Provider.ARK,
+        min_images=0 if traits.text else 1,
+        max_images=2 if traits.last_frame else (1 if traits.first_frame else 0),
+        durations=(*durations, AUTO_DURATION) if name not in _ARK_FIXED_LENGTH else durations,
+        aspect_ratios=ARK_RATIOS,
+        sizes=SIZES_720P,
+        prompt_required=not (traits.first_frame or traits.references),
+        sends_frames=False,
+        resolutions=resolutions,
+        adaptive_for_text=not traits.first_v10,
+        ark=traits,
+    )
+
+
+_ARK_720P_AT_MOST = {"seedance_2_0_fast", "seedance_2_0_mini", "seedance_2_5"}
+_ARK_FIXED_LENGTH = {
+    "seedance_1_0_pro",
+    "seedance_1_0_pro_fast",
+    "seedance_1_0_lite_t2v",
+    "seedance_1_0_lite_i2v",
+}
+
+
+def _v10(**traits: Any) -> ArkTraits:
+    return ArkTraits(
+        first_v10=True, audio=False, draft=False, seed=True, camera_fixed=True, **traits
+    )
+
+
+def _v20(**traits: Any) -> ArkTraits:
+    """The 2.0 series and later: every input, sound, no seed, no fixed camera."""
+    defaults = {
+        "first_v10": False,
+        "text": True,
+        "first_frame": True,
+        "last_frame": True,
+        "references": 9,
+        "audio": True,
+        "draft": False,
+        "seed": False,
+        "camera_fixed": False,
+        "default_resolution": "720p",
+    }
+    return ArkTraits(**{**defaults, **traits})
+
+
+_RETIRE_10_PRO = date(2026, 11, 24)
+M = Decimal
+
+_ARK_MODES = (
+    _ark("seedance_1_0_pro", "doubao-seedance-1-0-pro-250528", "Seedance 1.0 Pro (Ark)",
+         _v10(text=True, first_frame=True, last_frame=True, references=0,
+                   default_resolution="1080p", cny_per_million_tokens=M("15"),
+                   retires_on=_RETIRE_10_PRO), (2, 12)),
+    _ark("seedance_1_0_pro_fast", "doubao-seedance-1-0-pro-fast-251015",
+         "Seedance 1.0 Pro Fast (Ark)",
+         _v10(text=True, first_frame=True, last_frame=False, references=0,
+                   default_resolution="1080p", cny_per_million_tokens=M("4.2"),
+                   retires_on=_RETIRE_10_PRO), (2, 12)),
+    _ark("seedance_1_0_lite_t2v", "doubao-seedance-1-0-lite-t2v-250428",
+         "Seedance 1.0 Lite, text (Ark)",
+         _v10(text=True, first_frame=False, last_frame=False, references=0,
+                   default_resolution="720p", cny_per_million_tokens=M("10")), (2, 12)),
+    _ark("seedance_1_0_lite_i2v", "doubao-seedance-1-0-lite-i2v-250428",
+         "Seedance 1.0 Lite, image (Ark)",
+         _v10(text=False, first_frame=True, last_frame=True, references=4,
+                   default_resolution="720p", cny_per_million_tokens=M("10")), (2, 12)),
+    _ark("seedance_1_5_pro", "doubao-seedance-1-5-pro-251215", "Seedance 1.5 Pro (Ark)",
+         ArkTraits(first_v10=False, text=True, first_frame=True, last_frame=True, references=0,
+                   audio=True, draft=True, seed=True, camera_fixed=True,
+                   default_resolution="720p", cny_per_million_tokens=M("16"),
+                   cny_per_million_tokens_silent=M("8")), (4, 12)),
+    _ark("seedance_2_0", "doubao-seedance-2-0-260128", "Seedance 2.0 (Ark)",
+         _v20(cny_per_million_tokens=M("46")), (4, 15)),
+    _ark("seedance_2_0_fast", "doubao-seedance-2-0-fast-260128", "Seedance 2.0 Fast (Ark)",
+         _v20(cny_per_million_tokens=M("37")), (4, 15)),
+    _ark("seedance_2_0_mini", "doubao-seedance-2-0-mini-260615", "Seedance 2.0 Mini (Ark)",
+         _v20(cny_per_million_tokens=M("23")), (4, 15)),
+    _ark("seedance_2_5", "doubao-seedance-2-5-260628", "Seedance 2.5 (Ark)",
+         _v20(references=30, draft=True, cny_per_million_tokens=M("70")),
+         (4, 30)),
+)  # fmt: skip
+
 MODES: MappingProxyType[str, Mode] = MappingProxyType(
-    {mode.name: mode for mode in (*_VOLCENGINE_MODES, *_GATEWAY_MODES)}
+    {mode.name: mode for mode in (*_VOLCENGINE_MODES, *_GATEWAY_MODES, *_ARK_MODES)}
 )
-VOLCENGINE_MODES = tuple(m for m in MODES.values() if not m.is_gateway)
+VOLCENGINE_MODES = tuple(m for m in MODES.values() if m.provider == Provider.VOLCENGINE)
 GATEWAY_MODES = tuple(m for m in MODES.values() if m.is_gateway)
+ARK_MODES = tuple(m for m in MODES.values() if m.is_ark)
+
+
+def offered_modes(today: date) -> list[Mode]:
+    """The modes new jobs may use: all but the retired ones (old jobs keep theirs)."""
+    return [mode for mode in MODES.values() if not mode.retired(today)]
+
 
 # Older write-ups call Pro text to video `jimeng_t2v_v30_pro`; the vendor's key is ti2v.
 REQ_KEY_ALIASES = MappingProxyType({"jimeng_t2v_v30_pro": "jimeng_ti2v_v30_pro"})
@@ -261,8 +428,20 @@ def get_mode(name: str) -> Mode:
 @dataclass(frozen=True)
 class Price:
     key: str
-    cny_per_second: Decimal
+    cny_per_second: Decimal  # Jimeng and gateway modes
     is_estimate: bool  # True where the vendor publishes no price: the UI says "estimate"
+    cny_per_million_tokens: Decimal | None = None  # Ark models (cny_per_second is 0)
+
+
+def _ark_prices() -> list[Price]:
+    prices = []
+    for mode in _ARK_MODES:
+        assert mode.ark is not None
+        prices.append(Price(mode.price_key, Decimal("0"), True, mode.ark.cny_per_million_tokens))
+        if mode.ark.cny_per_million_tokens_silent is not None:
+            silent = mode.ark.cny_per_million_tokens_silent
+            prices.append(Price(f"{mode.price_key}:silent", Decimal("0"), True, silent))
+    return prices
 
 
 DEFAULT_PRICES: MappingProxyType[str, Price] = MappingProxyType(
@@ -285,28 +464,84 @@ DEFAULT_PRICES: MappingProxyType[str, Price] = MappingProxyType(
             Price("doubao-seedance-1-0-lite-t2v-250428", Decimal("0.50"), True),
             Price("doubao-seedance-1-0-lite-i2v-250428", Decimal("0.50"), True),
             Price("doubao-seedance-1-5-pro", Decimal("1.20"), True),
+            *_ark_prices(),
         )
     }
 )
 
 CENT = Decimal("0.01")
+PriceTable = Mapping[str, Price]
 
 
-def estimate_cost(
-    mode: Mode, seconds: int, prices: MappingProxyType[str, Price] | dict[str, Price] | None = None
-) -> Decimal:
-    """CNY for `seconds` of `mode` at the given price table (the defaults when None)."""
-    if seconds not in mode.durations:
-        raise ValueError(f"{mode.name} makes {_list(mode.durations)} s videos, not {seconds} s")
-    table = DEFAULT_PRICES if prices is None else prices
-    price = table[mode.req_key].cny_per_second
-    return (price * seconds).quantize(CENT, rounding=ROUND_HALF_UP)
+@dataclass(frozen=True)
+class Order:
+    """What decides the price: length, and for Ark the pixels, the sound and the draft."""
+
+    seconds: int
+    resolution: str | None = None
+    ratio: str | None = None
+    audio: bool = False
+    draft: bool = False
+
+
+@dataclass(frozen=True)
+class Estimate:
+    price: Price
+    cost_cny: Decimal
+    seconds: int  # what is reserved against a seconds quota (the longest, for "auto")
+    tokens: int | None = None  # Ark
+
+
+def price_key(mode: Mode, order: Order) -> str:
+    if mode.ark and mode.ark.cny_per_million_tokens_silent is not None and not order.audio:
+        return f"{mode.price_key}:silent"
+    return mode.price_key
+
+
+def ark_tokens(mode: Mode, order: Order) -> int:
+    """Tokens ≈ width × height × frames / 1024 at 24 fps (docs/upstream/ark.md)."""
+    assert mode.ark is not None
+    resolution = "480p" if order.draft else (order.resolution or mode.ark.default_resolution)
+    width, height = mode.ark.size(resolution, order.ratio or "16:9")
+    return width * height * (24 * reserved_seconds(mode, order.seconds) + 1) // 1024
+
+
+def reserved_seconds(mode: Mode, seconds: int) -> int:
+    """The length to reserve for: the longest the model makes when it picks itself."""
+    return max(mode.durations) if seconds == AUTO_DURATION else seconds
+
+
+def estimate(mode: Mode, order: Order, prices: PriceTable | None = None) -> Estimate:
+    """What a job of `mode` will cost at the given price table (the defaults when None)."""
+    if order.seconds not in mode.durations:
+        raise ValueError(f"{mode.name} makes {_list(mode.durations)} s videos, not {order.seconds}")
+    price = (DEFAULT_PRICES if prices is None else prices)[price_key(mode, order)]
+    seconds = reserved_seconds(mode, order.seconds)
+    if mode.is_ark:
+        tokens = ark_tokens(mode, order)
+        return Estimate(price, token_cost(price, tokens), seconds, tokens)
+    cost = (price.cny_per_second * seconds).quantize(CENT, rounding=ROUND_HALF_UP)
+    return Estimate(price, cost, seconds)
+
+
+def token_cost(price: Price, tokens: int) -> Decimal:
+    per_million = price.cny_per_million_tokens or Decimal("0")
+    return (per_million * tokens / 1_000_000).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def estimate_cost(mode: Mode, seconds: int, prices: PriceTable | None = None) -> Decimal:
+    """CNY for `seconds` of `mode` with its defaults (resolution, ratio)."""
+    return estimate(mode, Order(seconds), prices).cost_cny
 
 
 def _list(values: tuple[int, ...]) -> str:
+    auto = AUTO_DURATION in values
+    values = tuple(v for v in values if v != AUTO_DURATION)
     if len(values) > 3 and values == tuple(range(values[0], values[-1] + 1)):
-        return f"{values[0]}–{values[-1]}"
-    return ", ".join(str(v) for v in values)
+        text = f"{values[0]}–{values[-1]}"
+    else:
+        text = ", ".join(str(v) for v in values)
+    return f"{text} or auto (-1)" if auto else text
 
 
 def describe_durations(mode: Mode) -> str:

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Protocol
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from generations.jimeng import transport
 from generations.jimeng.addresses import STRICT, AddressRules
@@ -118,6 +118,12 @@ class TaskResult:
     failure_code: int | str | None = None
     failure_message: str | None = None
     progress: int | None = None
+    # Ark tells more (docs/upstream/ark.md): the last frame, the tokens billed, the seed
+    # and length it used.
+    last_frame_url: str | None = None
+    completion_tokens: int | None = None
+    seed: int | None = None
+    seconds: int | None = None
     raw: Mapping[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -479,3 +485,188 @@ class GatewayClient:
             request_id=_request_id(payload),
             transient=status == 429 or status >= 500,
         )
+
+
+DEFAULT_ARK_URL = "https://ark.cn-beijing.volces.com/api/v3"
+# Ark's task status words (docs/upstream/ark.md); "cancelled" ends a job like a failure.
+ARK_STATUSES = {
+    "queued": TaskStatus.IN_QUEUE,
+    "running": TaskStatus.GENERATING,
+    "succeeded": TaskStatus.DONE,
+    "failed": TaskStatus.FAILED,
+    "cancelled": TaskStatus.FAILED,
+    "expired": TaskStatus.EXPIRED,
+}
+
+
+@dataclass(frozen=True)
+class ArkTaskSummary:
+    """A task as `list` shows it: enough to recognise one of ours."""
+
+    id: str
+    status: str
+    created_at: int
+    safety_identifier: str | None
+
+
+class ArkClient:
+    """Volcengine Ark's video tasks (docs/upstream/ark.md), with a Bearer key.
+
+    Create has no idempotency key, so it is sent once: only a request that provably
+    never left is sent again; anything else that gives no answer is an unknown outcome,
+    to be settled by `find` (a list search for the job's safety_identifier) before any
+    resend.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str = DEFAULT_ARK_URL,
+        timeouts: Timeouts | None = None,
+        submit_attempts: int = 3,
+        sleep: Callable[[float], None] = time.sleep,
+        rules: AddressRules = STRICT,
+    ) -> None:
+        parts = urlsplit(base_url.strip())
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ValueError(f"base URL must be an http(s) URL, not {base_url!r}")
+        self._tasks = base_url.strip().rstrip("/") + "/contents/generations/tasks"
+        self._api_key = api_key
+        self.timeouts = timeouts or Timeouts()
+        self.submit_attempts = submit_attempts
+        self._sleep = sleep
+        self.rules = rules
+        self._words = _Words(rules.is_official(self._tasks))
+
+    def __repr__(self) -> str:
+        return f"ArkClient(url={self._tasks})"
+
+    def _request(
+        self, method: str, url: str, *, body: bytes | None = None, read_timeout: float
+    ) -> transport.HttpRequest:
+        headers = {"Authorization": f"Bearer {self._api_key}", "Content-Type": CONTENT_TYPE}
+        return transport.HttpRequest(
+            method,
+            url,
+            headers,
+            body,
+            connect_timeout=self.timeouts.connect,
+            read_timeout=read_timeout,
+            rules=self.rules,
+        )
+
+    def submit(self, body: Mapping[str, Any]) -> SubmitResult:
+        request = self._request(
+            "POST", self._tasks, body=_encode(body), read_timeout=self.timeouts.submit
+        )
+        return _send_submit(
+            request, self._parse_created, attempts=self.submit_attempts, sleep=self._sleep
+        )
+
+    def _parse_created(self, response: transport.HttpResponse) -> SubmitResult:
+        payload = self._checked(response)
+        task_id = payload.get("id")
+        if not isinstance(task_id, str) or not task_id:
+            raise JimengError("the create answer has no task id", ErrorKind.PROTOCOL)
+        return SubmitResult(task_id, _request_id(payload), payload)
+
+    def get_result(
+        self, *, task_id: str, req_key: str = "", req_json: str | None = None
+    ) -> TaskResult:
+        url = f"{self._tasks}/{quote(task_id, safe='')}"
+        response = _query(self._request("GET", url, read_timeout=self.timeouts.query))
+        if response.status == 404:
+            return TaskResult(task_id, TaskStatus.NOT_FOUND, raw={})
+        return self._task(task_id, self._checked(response))
+
+    def _task(self, task_id: str, payload: dict[str, Any]) -> TaskResult:
+        word = str(payload.get("status") or "")
+        status = ARK_STATUSES.get(word)
+        if status is None:
+            status = status_from_word(word)  # raises a transient error for a new word
+        content, usage, error = (_object(payload.get(key)) for key in ("content", "usage", "error"))
+        failed = status == TaskStatus.FAILED
+        tokens = usage.get("completion_tokens")
+        return TaskResult(
+            task_id,
+            status,
+            video_url=_text(content.get("video_url")),
+            request_id=_request_id(payload),
+            failure_code=(safe_code(error.get("code")) or word) if failed else None,
+            failure_message=self._words.text(error.get("message")) if failed else None,
+            last_frame_url=_text(content.get("last_frame_url")),
+            completion_tokens=tokens if isinstance(tokens, int) else None,
+            seed=payload.get("seed") if isinstance(payload.get("seed"), int) else None,
+            seconds=payload.get("duration") if isinstance(payload.get("duration"), int) else None,
+            raw=payload,
+        )
+
+    def list_tasks(
+        self, *, model: str | None = None, page_num: int = 1, page_size: int = 100
+    ) -> list[ArkTaskSummary]:
+        query = [("page_num", str(page_num)), ("page_size", str(page_size))]
+        if model:
+            query.append(("filter.model", model))
+        url = f"{self._tasks}?{urlencode(query)}"
+        payload = self._checked(_query(self._request("GET", url, read_timeout=self.timeouts.query)))
+        items = payload.get("items")
+        return (
+            [_summary(item) for item in items if isinstance(item, dict)]
+            if isinstance(items, list)
+            else []
+        )
+
+    def find(
+        self, *, model: str, safety_identifier: str, since: float, pages: int = 5
+    ) -> str | None:
+        """The id of a task created since `since` (unix seconds) carrying this
+        safety_identifier, or None when the newest `pages` pages do not hold it."""
+        for page in range(1, pages + 1):
+            items = self.list_tasks(model=model, page_num=page)
+            for item in items:
+                if item.safety_identifier == safety_identifier and item.created_at >= since:
+                    return item.id
+            if not items or all(item.created_at < since for item in items):
+                return None
+        return None
+
+    def cancel(self, task_id: str) -> None:
+        """DELETE: a queued task becomes cancelled; a running one is refused (an error)."""
+        url = f"{self._tasks}/{quote(task_id, safe='')}"
+        response = _query(self._request("DELETE", url, read_timeout=self.timeouts.query))
+        if response.status >= 400:
+            self._checked(response)
+
+    def _checked(self, response: transport.HttpResponse) -> dict[str, Any]:
+        """The answer's JSON object, or the error envelope as a JimengError."""
+        payload = _decode(response) if response.body else {}
+        if not isinstance(payload, dict):
+            raise JimengError("the answer is not a JSON object", ErrorKind.PROTOCOL)
+        if response.status < 400:
+            return payload
+        error = _object(payload.get("error"))
+        status = response.status
+        raise JimengError(
+            self._words.text(error.get("message")) or f"Ark answered HTTP {status}",
+            ErrorKind.GATEWAY if status in (401, 403) else ErrorKind.HTTP,
+            http_status=status,
+            code=safe_code(error.get("code")),
+            request_id=_request_id(payload),
+            transient=status == 429 or status >= 500,
+        )
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _summary(item: dict[str, Any]) -> ArkTaskSummary:
+    created = item.get("created_at")
+    identifier = item.get("safety_identifier")
+    return ArkTaskSummary(
+        id=str(item.get("id") or ""),
+        status=str(item.get("status") or ""),
+        created_at=created if isinstance(created, int) else 0,
+        safety_identifier=identifier if isinstance(identifier, str) else None,
+    )

@@ -36,7 +36,14 @@ class GenerationInput:
     image_ratios: tuple[str, ...] = ()
     template_id: str | None = None
     camera_strength: str | None = None
-    resolution: str | None = None  # gateway models only
+    resolution: str | None = None  # gateway and Ark models
+    # Ark only (docs/upstream/ark.md): sound, a cheap 480p draft, the final video of a
+    # succeeded draft, the images as references instead of first/last frames.
+    generate_audio: bool = False
+    draft: bool = False
+    draft_task_id: str | None = None
+    references: bool = False
+    camera_fixed: bool = False
 
     @property
     def image_count(self) -> int:
@@ -64,7 +71,7 @@ ENGLISH = {
     "ratio_ignored": "{mode} takes its aspect ratio from the image; leave the aspect ratio out",
     "adaptive_needs_image": "{mode} takes 'adaptive' only with an image",
     "resolution_choice": "resolution {value} is not offered by {mode}; choose one of {choices}",
-    "resolution_unused": "only gateway models take a resolution",
+    "resolution_unused": "only gateway and Ark models take a resolution",
     "images_missing": "{mode} needs {count} image(s)",
     "images_too_many": "{mode} takes at most {count} image(s)",
     "images_unused": "{mode} does not take images",
@@ -77,6 +84,14 @@ ENGLISH = {
     "strength_choice": "camera strength {value} is unknown; choose one of {choices}",
     "camera_unused": "camera template and strength are only used by i2v_recamera_720p",
     "seed_range": "the seed must be -1 (random) or a whole number from 0 to 4294967295",
+    "seed_unused": "{mode} picks its own seed; leave the seed at -1",
+    "audio_unused": "{mode} makes no sound",
+    "draft_unused": "{mode} makes no drafts",
+    "draft_resolution": "a draft is always 480p",
+    "references_unused": "{mode} takes no reference images",
+    "references_too_many": "{mode} takes at most {count} reference images",
+    "camera_fixed_unused": "{mode} cannot keep the camera fixed (or not with references)",
+    "ark_only": "{option} is only for Ark models",
 }
 
 SEED_MAX = 2**32 - 1
@@ -88,15 +103,46 @@ def _has_control_characters(text: str) -> bool:
 
 def check_input(mode: Mode, request: GenerationInput) -> list[Problem]:
     """Every problem with `request` for `mode`; an empty list means it can be sent."""
+    if request.draft_task_id:  # the final of a draft: everything else is the draft's
+        return _check_ark_options(mode, request)
     problems = [
         *_check_prompt(mode, request),
         *_check_duration(mode, request),
         *_check_ratio(mode, request),
         *_check_images(mode, request),
         *_check_camera(mode, request),
+        *_check_ark_options(mode, request),
     ]
     if not (request.seed == -1 or 0 <= request.seed <= SEED_MAX):
         problems.append(Problem("seed", "seed_range"))
+    return problems
+
+
+def _check_ark_options(mode: Mode, request: GenerationInput) -> list[Problem]:
+    ark, name = mode.ark, {"mode": mode.name}
+    if ark is None:
+        used = [
+            option
+            for option, value in (
+                ("generate_audio", request.generate_audio),
+                ("draft", request.draft or request.draft_task_id),
+                ("references", request.references),
+                ("camera_fixed", request.camera_fixed),
+            )
+            if value
+        ]
+        return [Problem(option, "ark_only", {"option": option}) for option in used]
+    problems = []
+    if request.generate_audio and not ark.audio:
+        problems.append(Problem("generate_audio", "audio_unused", name))
+    if request.draft and not ark.draft:
+        problems.append(Problem("draft", "draft_unused", name))
+    elif request.draft and request.resolution not in (None, "480p"):
+        problems.append(Problem("resolution", "draft_resolution"))
+    if request.seed != -1 and not ark.seed:
+        problems.append(Problem("seed", "seed_unused", name))
+    if request.camera_fixed and (not ark.camera_fixed or request.references):
+        problems.append(Problem("camera_fixed", "camera_fixed_unused", name))
     return problems
 
 
@@ -124,7 +170,7 @@ def _check_duration(mode: Mode, request: GenerationInput) -> list[Problem]:
 def _check_ratio(mode: Mode, request: GenerationInput) -> list[Problem]:
     problems: list[Problem] = []
     ratio = request.aspect_ratio
-    if mode.is_gateway:
+    if mode.takes_resolution:
         if request.resolution and request.resolution not in mode.resolutions:
             params = {
                 "mode": mode.name,
@@ -150,6 +196,8 @@ def _check_images(mode: Mode, request: GenerationInput) -> list[Problem]:
     count = request.image_count
     if request.images_base64 and request.image_urls:
         return [Problem("images", "images_mixed")]
+    if request.references:
+        return _check_references(mode, count)
     if count and not mode.uses_images:
         return [Problem("images", "images_unused", {"mode": mode.name})]
     if count < mode.min_images:
@@ -164,6 +212,17 @@ def _check_images(mode: Mode, request: GenerationInput) -> list[Problem]:
     ratios = request.image_ratios
     if mode.min_images == 2 and len(ratios) == 2 and ratios[0] != ratios[1]:
         return [Problem("tail_image", "ratio_mismatch", {"first": ratios[0], "last": ratios[1]})]
+    return []
+
+
+def _check_references(mode: Mode, count: int) -> list[Problem]:
+    most = mode.ark.references if mode.ark else 0
+    if not most:
+        return [Problem("images", "references_unused", {"mode": mode.name})]
+    if count > most:
+        return [Problem("images", "references_too_many", {"mode": mode.name, "count": most})]
+    if not count:
+        return [Problem("images", "images_missing", {"mode": mode.name, "count": 1})]
     return []
 
 
@@ -191,6 +250,8 @@ def build_body(mode: Mode, request: GenerationInput) -> dict[str, Any]:
     """The JSON body for the upstream submit call. Assumes check_input found nothing."""
     if mode.is_gateway:
         return _gateway_body(mode, request)
+    if mode.is_ark:
+        return _ark_body(mode, request)
     body: dict[str, Any] = {"req_key": mode.req_key}
     if request.prompt:
         body["prompt"] = request.prompt
@@ -235,6 +296,49 @@ def _gateway_body(mode: Mode, request: GenerationInput) -> dict[str, Any]:
     if images:
         body["images"] = images
     return body
+
+
+def _ark_body(mode: Mode, request: GenerationInput) -> dict[str, Any]:
+    """docs/upstream/ark.md. Unset options are left out rather than sent as null. The
+    pipeline adds what belongs to the job: callback_url, safety_identifier."""
+    assert mode.ark is not None
+    ark = mode.ark
+    body: dict[str, Any] = {"model": mode.req_key}
+    if request.draft_task_id:
+        body["content"] = [{"type": "draft_task", "draft_task": {"id": request.draft_task_id}}]
+    else:
+        body["content"] = _ark_content(request)
+        body["duration"] = request.seconds
+        body["ratio"] = request.aspect_ratio or ("adaptive" if request.image_count else "16:9")
+        if ark.seed:
+            body["seed"] = request.seed
+        if request.camera_fixed:
+            body["camera_fixed"] = True
+    body["resolution"] = "480p" if request.draft else request.resolution or ark.default_resolution
+    if ark.audio:
+        body["generate_audio"] = request.generate_audio
+    if request.draft:
+        body["draft"] = True
+    else:
+        body["return_last_frame"] = True  # the next part of a chain starts from it
+    return body
+
+
+def _ark_content(request: GenerationInput) -> list[dict[str, Any]]:
+    content: list[dict[str, Any]] = []
+    if request.prompt:
+        content.append({"type": "text", "text": request.prompt})
+    urls = [f"data:{_mime_of_base64(data)};base64,{data}" for data in request.images_base64]
+    urls += list(request.image_urls)
+    if request.references:
+        roles = ["reference_image"] * len(urls)
+    else:
+        roles = ["first_frame", "last_frame"][: len(urls)]
+    content += [
+        {"type": "image_url", "image_url": {"url": url}, "role": role}
+        for url, role in zip(urls, roles, strict=True)
+    ]
+    return content
 
 
 def _mime_of_base64(data: str) -> str:

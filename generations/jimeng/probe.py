@@ -1,4 +1,5 @@
-"""Read what a video file really is (duration, fps, size, frames) and cut a poster."""
+"""Read what a video file really is (duration, fps, size, frames, sound), cut a poster
+and take its last frame (the first frame of the next part of a chain)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ class VideoInfo:
     height: int
     frames: int
     codec: str
+    audio_codec: str | None = None  # None: silent
 
 
 def probe(path: Path | str) -> VideoInfo:
@@ -45,6 +47,11 @@ def probe(path: Path | str) -> VideoInfo:
                 height=stream.codec_context.height,
                 frames=int(frames),
                 codec=stream.codec_context.name,
+                audio_codec=(
+                    container.streams.audio[0].codec_context.name
+                    if container.streams.audio
+                    else None
+                ),
             )
     except FFmpegError as error:
         raise NotAVideo(f"the file is not a readable video ({error})") from None
@@ -64,3 +71,18 @@ def write_poster(video: Path | str, destination: Path | str, *, max_width: int =
     if image.width > max_width:
         image = image.resize((max_width, round(image.height * max_width / image.width)))
     image.save(destination, "JPEG", quality=82)
+
+
+def write_last_frame(video: Path | str, destination: Path | str) -> None:
+    """Save the video's last frame as PNG, full size. Seeks to the last second first, so
+    only a second or so of frames is decoded, not the whole video."""
+    with av.open(str(video)) as container:
+        stream = container.streams.video[0]
+        if stream.duration and stream.time_base:
+            container.seek(max(0, stream.duration - int(1 / stream.time_base)), stream=stream)
+        image = None
+        for frame in container.decode(stream):
+            image = frame.to_image()
+    if image is None:
+        raise NotAVideo("the video has no frames")
+    image.save(destination, "PNG")

@@ -1,18 +1,36 @@
 """Seed the editable price table and the periodic sweeper schedule."""
 
+from decimal import Decimal
+
 from django.db import migrations
 
-from generations.jimeng.catalog import DEFAULT_PRICES
-
 SWEEPER = "studio sweeper"
+# The prices of the time, written out: a migration must not change with the catalog.
+PRICES = (
+    ("jimeng_t2v_v30", "0.60", False),
+    ("jimeng_t2v_v30_1080p", "0.80", False),
+    ("jimeng_t2v_v30_pro", "1.00", False),
+    ("jimeng_ti2v_v30_pro", "1.00", False),
+    ("jimeng_i2v_first_v30", "0.60", True),
+    ("jimeng_i2v_first_v30_1080", "0.80", True),
+    ("jimeng_i2v_first_tail_v30", "0.60", True),
+    ("jimeng_i2v_first_tail_v30_1080", "0.80", True),
+    ("jimeng_i2v_recamera_v30", "0.60", True),
+    ("jimeng_vgfm_t2v_l20", "0.60", True),
+    ("jimeng_vgfm_i2v_l20", "0.60", True),
+    ("doubao-seedance-1-0-pro-250528", "1.00", True),
+    ("doubao-seedance-1-0-pro-fast-251015", "0.60", True),
+    ("doubao-seedance-1-0-lite-t2v-250428", "0.50", True),
+    ("doubao-seedance-1-0-lite-i2v-250428", "0.50", True),
+    ("doubao-seedance-1-5-pro", "1.20", True),
+)
 
 
 def seed(apps, schema_editor):
     Price = apps.get_model("generations", "Price")
-    for price in DEFAULT_PRICES.values():
+    for key, per_second, is_estimate in PRICES:
         Price.objects.get_or_create(
-            key=price.key,
-            defaults={"cny_per_second": price.cny_per_second, "is_estimate": price.is_estimate},
+            key=key, defaults={"cny_per_second": Decimal(per_second), "is_estimate": is_estimate}
         )
     Schedule = apps.get_model("django_q", "Schedule")
     Schedule.objects.update_or_create(

@@ -5,9 +5,8 @@ submits, polls and archives."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import secrets
 from datetime import timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -38,28 +37,33 @@ log = logging.getLogger(__name__)
 
 def credential_for_mode(team: Team, mode: catalog.Mode) -> Credential | None:
     """The team's default key when it serves this mode's provider, else its first such key."""
-    kind = CredentialKind.GATEWAY if mode.is_gateway else CredentialKind.VOLCENGINE
+    kind = CredentialKind(mode.provider.value)
     return team.credentials.filter(kind=kind).order_by("-is_default", "pk").first()
 
 
 def available_modes(team: Team) -> list[catalog.Mode]:
+    """The modes the team's keys can run, without retired models."""
     kinds = set(team.credentials.values_list("kind", flat=True))
-    return [
-        mode
-        for mode in catalog.MODES.values()
-        if (CredentialKind.GATEWAY if mode.is_gateway else CredentialKind.VOLCENGINE) in kinds
-    ]
+    today = timezone.localdate()
+    return [mode for mode in catalog.offered_modes(today) if mode.provider.value in kinds]
 
 
-@dataclass(frozen=True)
-class Quote:
-    price: catalog.Price
-    cost_cny: Decimal
+def order_of(request: GenerationInput) -> catalog.Order:
+    ratio = request.aspect_ratio
+    if ratio in (None, "adaptive") and request.image_ratios:
+        ratio = request.image_ratios[0]  # Ark's adaptive follows the first image
+    return catalog.Order(
+        seconds=request.seconds,
+        resolution=request.resolution,
+        ratio=ratio,
+        audio=request.generate_audio,
+        draft=request.draft,
+    )
 
 
-def quote(mode: catalog.Mode, seconds: int) -> Quote:
-    prices = Price.objects.table()
-    return Quote(prices[mode.req_key], catalog.estimate_cost(mode, seconds, prices))
+def quote(mode: catalog.Mode, request: GenerationInput) -> catalog.Estimate:
+    """What the job will cost at today's prices (for Ark, tokens estimated from the size)."""
+    return catalog.estimate(mode, order_of(request), Price.objects.table())
 
 
 def _params(mode: catalog.Mode, request: GenerationInput) -> dict[str, Any]:
@@ -68,6 +72,10 @@ def _params(mode: catalog.Mode, request: GenerationInput) -> dict[str, Any]:
     for key in ("binary_data_base64", "images"):
         if key in body:
             body[key] = f"<{len(body[key])} image(s)>"
+    for item in body.get("content", []):
+        holder = item.get("image_url")
+        if isinstance(holder, dict) and str(holder.get("url", "")).startswith("data:"):
+            holder["url"] = "<image>"
     return body
 
 
@@ -79,6 +87,8 @@ def start_generation(
     request: GenerationInput,
     frames: list[Frame],
     retry_of: Generation | None = None,
+    extends: Generation | None = None,
+    from_draft: Generation | None = None,
 ) -> Generation:
     """Record the job and reserve its cost in one transaction, then store its frames.
 
@@ -89,7 +99,7 @@ def start_generation(
     credential = credential_for_mode(team, mode)
     if credential is None:
         raise Refused(_("Add an upstream key for this mode on the Keys page first."))
-    offer = quote(mode, request.seconds)
+    offer = quote(mode, request)
     now = timezone.now()
     with transaction.atomic():
         generation = Generation.objects.create(
@@ -97,10 +107,16 @@ def start_generation(
             created_by=user,
             credential=credential,
             retry_of=retry_of,
+            extends=extends,
+            from_draft=from_draft,
             mode=mode.name,
             req_key=mode.req_key,
             prompt=request.prompt,
-            seconds=request.seconds,
+            seconds=offer.seconds,
+            auto_length=request.seconds == catalog.AUTO_DURATION,
+            generate_audio=request.generate_audio,
+            draft=request.draft,
+            references=request.references,
             aspect_ratio=request.aspect_ratio or "",
             seed=request.seed,
             resolution=request.resolution or "",
@@ -109,8 +125,12 @@ def start_generation(
             image_urls=list(request.image_urls),
             params=_params(mode, request),
             price_cny_per_second=offer.price.cny_per_second,
+            price_cny_per_million_tokens=offer.price.cny_per_million_tokens,
             price_is_estimate=offer.price.is_estimate,
             cost_cny=offer.cost_cny,
+            estimated_cny=offer.cost_cny,
+            tokens_estimated=offer.tokens,
+            upstream_identifier=secrets.token_hex(16) if mode.is_ark else "",
             deadline_at=now + timedelta(seconds=settings.JOB_DEADLINE_SECONDS),
             next_action_at=None if frames else now,
         )

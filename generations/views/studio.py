@@ -19,6 +19,7 @@ from generations.access import TeamAccess, team_view
 from generations.errors import Refused
 from generations.forms.generate import GenerateForm
 from generations.jimeng import catalog
+from generations.jimeng.payload import GenerationInput
 from generations.models import Generation, ImageRole, Price, Role, Status
 from generations.reasons import failure_reason
 from generations.services.jobs import available_modes, quote, retry_generation, start_generation
@@ -160,27 +161,43 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
 
 @team_view(Role.VIEWER)
 def estimate(request: HttpRequest, access: TeamAccess) -> JsonResponse:
+    """The cost of what the form holds, and whether the month's quota has room for it."""
     mode = catalog.MODES.get(request.GET.get("mode", ""))
     try:
         seconds = int(request.GET.get("duration", ""))
     except ValueError:
         seconds = 0
-    if mode is None or seconds not in mode.durations:
+    resolution = request.GET.get("resolution") or None
+    if mode is None or seconds not in mode.durations or resolution not in (None, *mode.resolutions):
         return JsonResponse({"error": _("Choose a mode and one of its durations.")}, status=400)
-    offer = quote(mode, seconds)
+    offer = quote(mode, _priced(request, seconds, resolution))
     usage = access.team.usage()
     return JsonResponse(
         {
             "cost_cny": str(offer.cost_cny),
             "price_cny_per_second": str(offer.price.cny_per_second),
+            "price_cny_per_million_tokens": str(offer.price.cny_per_million_tokens or ""),
+            "tokens": offer.tokens,
             "is_estimate": offer.price.is_estimate,
             "left_cny": None
             if usage.left_cny is None
             else str(max(usage.left_cny, Decimal("0.00"))),
             "left_seconds": usage.left_seconds,
-            "fits": usage.allows(offer.cost_cny, seconds) and not access.team.is_suspended,
+            "fits": usage.allows(offer.cost_cny, offer.seconds) and not access.team.is_suspended,
             "resets_at": timezone.localtime(usage.resets_at).strftime("%Y-%m-%d %H:%M"),
         }
+    )
+
+
+def _priced(request: HttpRequest, seconds: int, resolution: str | None) -> GenerationInput:
+    """The parts of a request that decide its price."""
+    ratio = request.GET.get("aspect_ratio") or None
+    return GenerationInput(
+        seconds=seconds,
+        resolution=resolution,
+        aspect_ratio=ratio if ratio in catalog.ARK_RATIOS else None,
+        generate_audio=request.GET.get("audio") == "1",
+        draft=request.GET.get("draft") == "1",
     )
 
 

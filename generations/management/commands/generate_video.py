@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -19,8 +20,11 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from generations.jimeng import catalog, runner
 from generations.jimeng.addresses import AddressRules
+from generations.jimeng.catalog import Provider
 from generations.jimeng.client import (
+    DEFAULT_ARK_URL,
     DEFAULT_ENDPOINT,
+    ArkClient,
     GatewayClient,
     TaskStatus,
     Timeouts,
@@ -51,6 +55,8 @@ class Environment:
     secret_key: str
     gateway_url: str
     gateway_key: str
+    ark_url: str
+    ark_key: str
     timeout: float
     poll_interval: float
     max_poll_attempts: int
@@ -73,6 +79,8 @@ class Environment:
             secret_key=os.environ.get("VOLC_SECRETKEY", ""),
             gateway_url=os.environ.get("JIMENG_GATEWAY_API_URL", ""),
             gateway_key=os.environ.get("JIMENG_GATEWAY_API_KEY", ""),
+            ark_url=os.environ.get("ARK_API_URL", DEFAULT_ARK_URL),
+            ark_key=os.environ.get("ARK_API_KEY", ""),
             timeout=number("JIMENG_VIDEO_API_TIMEOUT", "60"),
             poll_interval=number("JIMENG_VIDEO_POLL_INTERVAL", "5"),
             max_poll_attempts=int(number("JIMENG_VIDEO_MAX_POLL_ATTEMPTS", "120")),
@@ -81,7 +89,8 @@ class Environment:
     def rules(self, mode: catalog.Mode) -> AddressRules:
         """The operator typed the API URL in: its whole origin (where the video links
         of a local emulator point too) is trusted like the built-in emulator."""
-        parts = urlsplit(self.gateway_url if mode.is_gateway else self.api_url)
+        urls = {Provider.GATEWAY: self.gateway_url, Provider.ARK: self.ark_url}
+        parts = urlsplit(urls.get(mode.provider, self.api_url))
         return address_rules(f"{parts.scheme}://{parts.netloc}/" if parts.netloc else "")
 
     def client(self, mode: catalog.Mode) -> UpstreamClient:
@@ -92,6 +101,15 @@ class Environment:
             rules = self.rules(mode)
         except ValueError as error:
             raise _invalid(str(error)) from None
+        if mode.is_ark:
+            if not self.ark_key:
+                raise _invalid(f"{mode.name} is an Ark model: set ARK_API_KEY (and ARK_API_URL)")
+            try:
+                return ArkClient(
+                    api_key=self.ark_key, base_url=self.ark_url, timeouts=timeouts, rules=rules
+                )
+            except ValueError as error:
+                raise _invalid(f"ARK_API_URL: {error}") from None
         if mode.is_gateway:
             if not (self.gateway_url and self.gateway_key):
                 raise _invalid(
@@ -152,6 +170,8 @@ def _input(mode: catalog.Mode, options: dict[str, Any]) -> GenerationInput:
         template_id=options["template_id"],
         camera_strength=options["camera_strength"],
         resolution=options["resolution"],
+        generate_audio=options["audio"],
+        draft=options["draft"],
     )
 
 
@@ -191,20 +211,28 @@ class Command(BaseCommand):
             type=_mode,
             help=f"one of {', '.join(catalog.MODES)}, or a req_key",
         )
-        parser.add_argument("--duration", type=int, help="seconds (5 or 10 for Jimeng 3.0)")
+        parser.add_argument(
+            "--duration", type=int, help="seconds (5 or 10 for Jimeng 3.0; -1: the model picks)"
+        )
         parser.add_argument("--fps", type=int, default=catalog.FPS, help="frames per second (24)")
         parser.add_argument("--image", help="first frame: an image URL or a local file")
         parser.add_argument("--tail-image", help="last frame, for the first + last frame modes")
         parser.add_argument("--aspect-ratio", help="16:9, 4:3, 1:1, 3:4, 9:16 or 21:9")
         parser.add_argument("--template-id", help="camera template (i2v_recamera_720p)")
         parser.add_argument("--camera-strength", help="weak, medium or strong")
-        parser.add_argument("--resolution", help="480p, 720p or 1080p (gateway models)")
+        parser.add_argument("--resolution", help="480p, 720p or 1080p (gateway and Ark models)")
+        parser.add_argument("--audio", action="store_true", help="with sound (Ark models)")
+        parser.add_argument("--draft", action="store_true", help="a cheap 480p draft (Ark)")
         parser.add_argument("--seed", type=int, default=-1, help="-1 for random")
         parser.add_argument("--output", help="save the video to this path")
         parser.add_argument("--json", action="store_true", help="print JSON instead")
 
     def handle(self, *args: Any, **options: Any) -> None:
         mode = options["mode"]
+        today = datetime.now(UTC).date()
+        if mode.retired(today):
+            assert mode.ark is not None
+            raise _invalid(f"{mode.name} was retired on {mode.ark.retires_on}; choose another")
         environment = Environment.read()
         request = _input(mode, options)
         _check(mode, request, options["fps"])
