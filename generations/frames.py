@@ -11,7 +11,7 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 
 from generations.jimeng import catalog
-from generations.jimeng.images import FittedImage, nearest_aspect_ratio
+from generations.jimeng.images import FittedImage, fit_image, nearest_aspect_ratio
 from generations.jimeng.payload import image_ratio_choices
 from generations.models import Generation
 
@@ -90,3 +90,21 @@ def frames_from_generation(generation: Generation) -> list[Frame]:
             )
         )
     return frames
+
+
+def frame_from_last_frame(generation: Generation) -> Frame:
+    """The last frame of a ready video, as the first frame of the next part of a chain."""
+    name = generation.last_frame.name or ""
+    with default_storage.open(name, "rb") as handle:
+        fitted = fit_image(handle.read())
+    return Frame(
+        0,
+        _opener(name),
+        f"job-{generation.pk}-last.png",
+        "png",
+        fitted.data,
+        fitted.extension,
+        fitted.width,
+        fitted.height,
+        nearest_aspect_ratio(fitted.width, fitted.height),
+    )

@@ -35,6 +35,7 @@ from generations.jimeng.client import (
     VolcengineClient,
 )
 from generations.jimeng.payload import GenerationInput
+from generations.mode_names import mode_label
 from generations.reasons import failure_reason
 from generations.upstream import address_rules
 
@@ -729,6 +730,33 @@ class Generation(models.Model):
     @property
     def catalog_mode(self) -> catalog.Mode:
         return catalog.get_mode(self.mode)
+
+    @property
+    def mode_label(self) -> str:
+        return mode_label(self.mode)
+
+    @property
+    def has_sound(self) -> bool:
+        return bool(self.video_audio_codec)
+
+    @property
+    def can_make_final(self) -> bool:
+        """A ready Ark draft: its final video can be made from it."""
+        mode = catalog.MODES.get(self.mode)
+        return bool(self.draft and self.status == Status.READY and mode and mode.ark)
+
+    @property
+    def can_cancel(self) -> bool:
+        """Not sent yet; or an Ark task still waiting in the upstream's queue."""
+        if self.status == Status.QUEUED:
+            return True
+        mode = catalog.MODES.get(self.mode)
+        waiting = self.status == Status.SUBMITTED and self.upstream_status in ("", "in_queue")
+        return bool(mode and mode.is_ark and waiting and self.upstream_task_id)
+
+    @property
+    def can_extend(self) -> bool:
+        return self.status == Status.READY and bool(self.last_frame)
 
     @property
     def is_terminal(self) -> bool:

@@ -137,6 +137,32 @@ def cancel(generation: Generation) -> bool:
     return bool(changed)
 
 
+def cancel_upstream(generation: Generation) -> bool:
+    """Cancel an Ark job whose task is still queued upstream (DELETE turns a queued task
+    into cancelled; a running one is refused), and release its reservation."""
+    credential = generation.credential
+    client = credential.client() if credential else None
+    waiting = generation.status == Status.SUBMITTED and generation.upstream_status in (
+        "",
+        "in_queue",
+    )
+    if not (isinstance(client, ArkClient) and waiting and generation.upstream_task_id):
+        return False
+    try:
+        client.cancel(generation.upstream_task_id)
+    except JimengError as error:
+        log.info("upstream refused to cancel: %s", error, extra=_context(generation))
+        return False
+    with transaction.atomic():
+        changed = Generation.objects.filter(pk=generation.pk, status__in=POLLED).update(
+            status=Status.CANCELLED, finished_at=_now(), next_action_at=None, lease_until=None
+        )
+        if changed:
+            ledger.release(generation, "cancelled upstream")
+            gallery_totals.record_finished(generation, Status.CANCELLED)
+    return bool(changed)
+
+
 def requeue(generation: Generation) -> bool:
     """Operator's nudge: do the next step now instead of waiting for its time."""
     rows = Generation.objects.filter(pk=generation.pk)
@@ -300,16 +326,13 @@ def _submit_failed(generation: Generation, error: JimengError, owner: str) -> No
 
 # --- a lost answer (Ark): look before resending ------------------------------------------
 
-CHECKS = 3  # list searches, CHECK_SECONDS apart, before a task is taken as never created
-CHECK_SECONDS = 20.0
-
 
 def _start_checking(generation: Generation, why: str, *, from_status: str) -> bool:
     """The create may have made a task: find it through `list` before anything is resent."""
     changed = Generation.objects.filter(pk=generation.pk, status=from_status).update(
         status=Status.CHECKING,
         checks=0,
-        next_action_at=_later(2.0),
+        next_action_at=_later(settings.SUBMIT_CHECK_SECONDS / 10),
         lease_until=None,
         lease_owner="",
         last_error=why[:300],
@@ -320,8 +343,8 @@ def _start_checking(generation: Generation, why: str, *, from_status: str) -> bo
 
 
 def check(generation: Generation, owner: str) -> None:
-    """One list search for the job's task. Found: the job goes on with it. Not found
-    after CHECKS searches: no task was made, and the job is sent again."""
+    """One list search for the job's task. Found: the job goes on with it. Not found after
+    SUBMIT_CHECKS searches: no task was made, and the job is sent again."""
     mine = Generation.objects.filter(pk=generation.pk, status=Status.CHECKING, lease_owner=owner)
     credential = generation.credential
     client = credential.client() if credential else None
@@ -334,16 +357,16 @@ def check(generation: Generation, owner: str) -> None:
             model=generation.req_key, safety_identifier=generation.upstream_identifier, since=since
         )
     except JimengError as error:
-        mine.update(next_action_at=_later(CHECK_SECONDS), lease_until=None, lease_owner="",
-                    last_error=str(error)[:300])  # fmt: skip
+        mine.update(next_action_at=_later(settings.SUBMIT_CHECK_SECONDS), lease_until=None,
+                    lease_owner="", last_error=str(error)[:300])  # fmt: skip
         return
     if found:
         mine.update(status=Status.SUBMITTED, upstream_task_id=found,
                     next_action_at=_later(_first_query(generation)), lease_until=None,
                     lease_owner="", last_error="")  # fmt: skip
         log.info("found the task %s upstream", found, extra=_context(generation, task_id=found))
-    elif generation.checks + 1 < CHECKS:
-        mine.update(checks=F("checks") + 1, next_action_at=_later(CHECK_SECONDS),
+    elif generation.checks + 1 < settings.SUBMIT_CHECKS:
+        mine.update(checks=F("checks") + 1, next_action_at=_later(settings.SUBMIT_CHECK_SECONDS),
                     lease_until=None, lease_owner="")  # fmt: skip
     else:
         mine.update(status=Status.QUEUED, checks=0, next_action_at=_now(), lease_until=None,

@@ -222,6 +222,10 @@ POLL_FIXED_INTERVAL = env_float("POLL_FIXED_INTERVAL", 0.0, minimum=0)
 DISPATCH_SLOTS = env_int("DISPATCH_SLOTS", 2, minimum=1)
 DISPATCH_SLICE_SECONDS = env_float("DISPATCH_SLICE_SECONDS", 50.0, minimum=0)
 DOWNLOAD_ATTEMPTS = env_int("DOWNLOAD_ATTEMPTS", 3, minimum=1)
+# An Ark create whose answer was lost is looked for with `list` this many times, this
+# many seconds apart, before it is taken as never created and sent again.
+SUBMIT_CHECKS = env_int("SUBMIT_CHECKS", 3, minimum=1)
+SUBMIT_CHECK_SECONDS = env_float("SUBMIT_CHECK_SECONDS", 20.0, minimum=0.05)
 # Leases: how long a worker may hold a step before others assume it died.
 DISPATCH_LEASE_SECONDS = env_float("DISPATCH_LEASE_SECONDS", 15.0, minimum=1)
 POLL_LEASE_SECONDS = env_float("POLL_LEASE_SECONDS", JIMENG_QUERY_TIMEOUT + 15, minimum=1)

@@ -10,12 +10,18 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from generations.forms import set_choices
-from generations.frames import Frame, frame_from_upload, frames_from_generation
+from generations.frames import (
+    Frame,
+    frame_from_last_frame,
+    frame_from_upload,
+    frames_from_generation,
+)
 from generations.jimeng import catalog
 from generations.jimeng.catalog import RatioSource
 from generations.jimeng.images import ImageRejected, fit_image
 from generations.jimeng.payload import GenerationInput, check_input
-from generations.models import Generation, Team
+from generations.mode_names import mode_label
+from generations.models import Generation, Status, Team
 
 PROBLEM_MESSAGES = {
     "prompt_required": _("Write a prompt: %(mode)s makes the video from text."),
@@ -42,6 +48,14 @@ PROBLEM_MESSAGES = {
     "strength_choice": _("Choose a camera strength from the list."),
     "camera_unused": _("Camera movement is only used by the camera-movement mode."),
     "seed_range": _("The seed is -1 (random) or a whole number from 0 to 4294967295."),
+    "seed_unused": _("%(mode)s picks its own seed: leave the seed at -1."),
+    "audio_unused": _("%(mode)s makes no sound."),
+    "draft_unused": _("%(mode)s makes no drafts."),
+    "draft_resolution": _("A draft is always 480p."),
+    "references_unused": _("%(mode)s takes no reference images."),
+    "references_too_many": _("%(mode)s takes at most %(count)s reference images."),
+    "camera_fixed_unused": _("%(mode)s cannot keep the camera fixed."),
+    "ark_only": _("This option is only for the Seedance models on Ark."),
 }
 
 
@@ -80,12 +94,25 @@ CAMERA_DESCRIPTIONS = {
 STRENGTH_LABELS = {"weak": _("Weak"), "medium": _("Medium"), "strong": _("Strong")}
 
 
+PROVIDER_GROUPS = {
+    catalog.Provider.VOLCENGINE: _("Jimeng (Volcengine)"),
+    catalog.Provider.GATEWAY: _("Gateway models"),
+    catalog.Provider.ARK: _("Seedance on Ark"),
+}
+
+
 def _mode_choices(modes: list[catalog.Mode]) -> list[tuple[str, Any]]:
     groups: dict[str, list[tuple[str, str]]] = {}
     for mode in modes:
-        group = str(_("Gateway models")) if mode.is_gateway else str(_("Jimeng (Volcengine)"))
-        groups.setdefault(group, []).append((mode.name, mode.label))
+        group = str(PROVIDER_GROUPS[mode.provider])
+        groups.setdefault(group, []).append((mode.name, str(mode_label(mode.name))))
     return list(groups.items())
+
+
+def duration_label(seconds: int) -> str:
+    if seconds == catalog.AUTO_DURATION:
+        return str(_("Auto (the model picks)"))
+    return str(_("%(n)s seconds") % {"n": seconds})
 
 
 class GenerateForm(forms.Form):
@@ -101,7 +128,10 @@ class GenerateForm(forms.Form):
         label=_("Duration"),
         coerce=int,
         initial=5,
-        choices=[(n, _("%(n)s seconds") % {"n": n}) for n in range(2, 13)],
+        choices=[
+            (catalog.AUTO_DURATION, _("Auto (the model picks)")),
+            *[(n, _("%(n)s seconds") % {"n": n}) for n in range(2, 31)],
+        ],
     )
     aspect_ratio = forms.ChoiceField(
         label=_("Aspect ratio"),
@@ -117,6 +147,17 @@ class GenerateForm(forms.Form):
         label=_("Resolution"),
         required=False,
         choices=[("", "—"), *[(r, r) for r in catalog.GATEWAY_RESOLUTIONS]],
+    )
+    generate_audio = forms.BooleanField(label=_("With sound"), required=False)
+    draft = forms.BooleanField(
+        label=_("Draft first"),
+        required=False,
+        help_text=_("A cheap 480p draft; make the final video from it when you like it."),
+    )
+    references = forms.BooleanField(
+        label=_("Use the images as references"),
+        required=False,
+        help_text=_("Instead of first and last frames: the model draws on them freely."),
     )
     seed = forms.IntegerField(
         label=_("Seed"), required=False, initial=-1, help_text=_("-1 picks a random seed.")
@@ -146,6 +187,8 @@ class GenerateForm(forms.Form):
     )
     last_image_url = forms.CharField(label=_("…or last frame URL"), required=False, max_length=1000)
     reuse_images_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Extend: the first frame is the last frame of this ready job.
+    extend_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, team: Team, modes: list[catalog.Mode], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -187,11 +230,29 @@ class GenerateForm(forms.Form):
                 frames.append(frame_from_upload(position, upload, fitted, mode))
             elif url:
                 urls.append(url)
-        reuse = self.cleaned_data.get("reuse_images_from")
-        if reuse and not frames and not urls:
-            earlier = Generation.objects.for_team(self.team).filter(pk=reuse).first()
-            frames = frames_from_generation(earlier) if earlier else []
+        if not frames and not urls:
+            frames = self._earlier_frames()
         return frames, urls
+
+    def _earlier_frames(self) -> list[Frame]:
+        """Frames of an earlier job: its last frame (extend), or its own frames (reuse)."""
+        jobs = Generation.objects.for_team(self.team)
+        if self.extended is not None:
+            if not self.extended.last_frame:
+                self.add_error(None, _("That video has no last frame to continue from."))
+                return []
+            return [frame_from_last_frame(self.extended)]
+        reuse = self.cleaned_data.get("reuse_images_from")
+        earlier = jobs.filter(pk=reuse).first() if reuse else None
+        return frames_from_generation(earlier) if earlier else []
+
+    @property
+    def extended(self) -> Generation | None:
+        """The ready job this one continues, if any."""
+        source = self.cleaned_data.get("extend_from")
+        if not source:
+            return None
+        return Generation.objects.for_team(self.team).filter(pk=source, status=Status.READY).first()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -215,7 +276,10 @@ class GenerateForm(forms.Form):
             image_ratios=tuple(frame.aspect_ratio for frame in frames),
             template_id=(data.get("template_id") or None) if mode.camera else None,
             camera_strength=(data.get("camera_strength") or None) if mode.camera else None,
-            resolution=(data.get("resolution") or None) if mode.is_gateway else None,
+            resolution=(data.get("resolution") or None) if mode.takes_resolution else None,
+            generate_audio=bool(data.get("generate_audio")) and mode.is_ark,
+            draft=bool(data.get("draft")) and mode.is_ark,
+            references=bool(data.get("references")) and mode.is_ark,
         )
         for problem in check_input(mode, request):
             field = PROBLEM_FIELDS.get(problem.field, problem.field)

@@ -9,7 +9,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from generations.jimeng.addresses import AddressRefused
-from generations.jimeng.client import DEFAULT_ENDPOINT
+from generations.jimeng.client import DEFAULT_ARK_URL, DEFAULT_ENDPOINT
 from generations.models import Credential, CredentialKind
 from generations.upstream import address_rules, allowed_hosts_text
 
@@ -72,8 +72,9 @@ class CredentialForm(forms.ModelForm):  # type: ignore[type-arg]
             self.fields["secret"].help_text = keep
             self.fields["access_key"].help_text = keep
         self.fields["endpoint"].help_text = _(
-            "Volcengine: %(default)s (the default). Gateway: its base URL."
-        ) % {"default": DEFAULT_ENDPOINT}
+            "Volcengine: %(default)s (the default). Ark: %(ark)s (the default). "
+            "Gateway: its base URL."
+        ) % {"default": DEFAULT_ENDPOINT, "ark": DEFAULT_ARK_URL}
         self.fields["max_qps"].widget.attrs.update({"min": "0.1", "step": "0.1"})
 
     lock_kind = True
@@ -84,7 +85,7 @@ class CredentialForm(forms.ModelForm):  # type: ignore[type-arg]
         if not value:
             if kind == CredentialKind.GATEWAY:
                 raise forms.ValidationError(_("A gateway needs its base URL."))
-            return DEFAULT_ENDPOINT
+            return DEFAULT_ARK_URL if kind == CredentialKind.ARK else DEFAULT_ENDPOINT
         return check_endpoint(value)
 
     def clean_max_qps(self) -> float | None:
@@ -112,8 +113,10 @@ class CredentialForm(forms.ModelForm):  # type: ignore[type-arg]
             )
         if (not self.editing or secret) and kind == CredentialKind.VOLCENGINE and not access_key:
             self.add_error("access_key", _("Enter the access key ID."))
-        if kind == CredentialKind.GATEWAY and access_key:
-            self.add_error("access_key", _("A gateway key has no access key ID; leave it empty."))
+        if kind in (CredentialKind.GATEWAY, CredentialKind.ARK) and access_key:
+            self.add_error(
+                "access_key", _("This kind of key has no access key ID; leave it empty.")
+            )
         return data
 
     def save(self, commit: bool = True) -> Credential:

@@ -404,6 +404,23 @@ GATEWAY_MODES = tuple(m for m in MODES.values() if m.is_gateway)
 ARK_MODES = tuple(m for m in MODES.values() if m.is_ark)
 
 
+# A video continues with a mode that takes a first frame: the same one when it can.
+_EXTENDED_BY = {
+    "t2v_720p": "i2v_first_720p",
+    "t2v_1080p": "i2v_first_1080p",
+    "s20_t2v": "s20_i2v",
+    "doubao-seedance-1-0-lite-t2v-250428": "doubao-seedance-1-0-lite-i2v-250428",
+    "seedance_1_0_lite_t2v": "seedance_1_0_lite_i2v",
+}
+
+
+def extension_mode(mode: Mode) -> Mode:
+    """The mode that continues a video of `mode` from its last frame."""
+    if mode.max_images >= 1 and not mode.camera:
+        return mode
+    return MODES[_EXTENDED_BY.get(mode.name, "i2v_first_720p")]
+
+
 def offered_modes(today: date) -> list[Mode]:
     """The modes new jobs may use: all but the retired ones (old jobs keep theirs)."""
     return [mode for mode in MODES.values() if not mode.retired(today)]

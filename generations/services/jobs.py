@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -41,11 +41,11 @@ def credential_for_mode(team: Team, mode: catalog.Mode) -> Credential | None:
     return team.credentials.filter(kind=kind).order_by("-is_default", "pk").first()
 
 
-def available_modes(team: Team) -> list[catalog.Mode]:
+def available_modes(team: Team, today: date | None = None) -> list[catalog.Mode]:
     """The modes the team's keys can run, without retired models."""
     kinds = set(team.credentials.values_list("kind", flat=True))
-    today = timezone.localdate()
-    return [mode for mode in catalog.offered_modes(today) if mode.provider.value in kinds]
+    offered = catalog.offered_modes(today or timezone.localdate())
+    return [mode for mode in offered if mode.provider.value in kinds]
 
 
 def order_of(request: GenerationInput) -> catalog.Order:
@@ -198,3 +198,49 @@ def retry_generation(*, generation: Generation, user: Any) -> Generation:
         frames=frames,
         retry_of=generation,
     )
+
+
+def make_final(*, draft: Generation, user: Any) -> Generation:
+    """The final video of a ready Ark draft: the same inputs at the model's resolution,
+    made from the draft task (docs/upstream/ark.md, draft_task)."""
+    if not draft.can_make_final:
+        raise Refused(_("Only a ready draft can be made final."))
+    mode = draft.catalog_mode
+    assert mode.ark is not None
+    if mode.retired(timezone.localdate()):
+        raise Refused(_("This model has been retired; make a new video instead."))
+    request = GenerationInput(
+        prompt=draft.prompt,
+        seconds=catalog.AUTO_DURATION if draft.auto_length else draft.seconds,
+        aspect_ratio=draft.aspect_ratio or None,
+        resolution=mode.ark.default_resolution,
+        generate_audio=draft.generate_audio,
+        draft_task_id=draft.upstream_task_id,
+    )
+    return start_generation(
+        team=draft.team, user=user, mode=mode, request=request, frames=[], from_draft=draft
+    )
+
+
+def chain_of(generation: Generation) -> list[Generation]:
+    """Every part of the chain `generation` belongs to, in order: back to the video it
+    started from, then forward along the first ready extension of each part."""
+    jobs = Generation.objects.for_team(generation.team)
+    first, behind = generation, {generation.pk}
+    while first.extends_id and first.extends_id not in behind:
+        parent = jobs.filter(pk=first.extends_id).first()
+        if parent is None:
+            break
+        first = parent
+        behind.add(first.pk)
+    parts = [first]
+    while True:
+        following = (
+            jobs.filter(extends=parts[-1], status=Status.READY)
+            .exclude(pk__in=[part.pk for part in parts])
+            .order_by("pk")
+            .first()
+        )
+        if following is None:
+            return parts
+        parts.append(following)

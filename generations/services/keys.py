@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from generations.jimeng.client import TaskStatus
+from generations.jimeng.client import ArkClient, TaskStatus
 from generations.jimeng.errors import ErrorKind, JimengError
 
 
@@ -31,7 +31,7 @@ def describe_upstream_error(error: JimengError, endpoint: str) -> str:
             "endpoint": endpoint,
             "detail": error.message,
         }
-    if code in (100009, "InvalidAccessKey") or code == "invalid_api_key":
+    if code in (100009, "InvalidAccessKey", "AuthenticationError") or code == "invalid_api_key":
         return _("The access key is not recognised.")
     if code in (100010, "SignatureDoesNotMatch"):
         return _("Bad signature: the secret key does not match the access key.")
@@ -43,22 +43,30 @@ def describe_upstream_error(error: JimengError, endpoint: str) -> str:
 
 
 def check_connection(credential: Any) -> ConnectionCheck:
-    """One signed GetResult for a task that does not exist: `not_found` means the keys work."""
+    """One real call with the key; the outcome is recorded on it."""
+    client = credential.client(query_timeout=10)
     try:
-        result = credential.client(query_timeout=10).get_result(
-            task_id="0", req_key=credential.modes()[0].req_key
+        check = (
+            _ark_check(client) if isinstance(client, ArkClient) else _task_check(client, credential)
         )
     except JimengError as error:
         check = ConnectionCheck(False, describe_upstream_error(error, credential.endpoint))
-    else:
-        if result.status == TaskStatus.NOT_FOUND:
-            check = ConnectionCheck(True, _("Keys valid: the service accepted the signed request."))
-        else:
-            check = ConnectionCheck(
-                False, _("Unexpected answer: %(status)s") % {"status": result.status}
-            )
     credential.record_test(ok=check.ok, message=check.message)
     return check
+
+
+def _ark_check(client: ArkClient) -> ConnectionCheck:
+    """Ark: list the newest task."""
+    client.list_tasks(page_size=1)
+    return ConnectionCheck(True, _("Key valid: Ark listed the tasks."))
+
+
+def _task_check(client: Any, credential: Any) -> ConnectionCheck:
+    """Elsewhere: ask about a task that does not exist; `not_found` means the keys work."""
+    result = client.get_result(task_id="0", req_key=credential.modes()[0].req_key)
+    if result.status == TaskStatus.NOT_FOUND:
+        return ConnectionCheck(True, _("Keys valid: the service accepted the signed request."))
+    return ConnectionCheck(False, _("Unexpected answer: %(status)s") % {"status": result.status})
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.core.paginator import Paginator
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -71,7 +71,9 @@ def gallery(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     form = GalleryFilterForm(request.GET or None, team=access.team)
     jobs = _filtered(access, form)
     totals = _totals(access, form, jobs)
-    paginator = Paginator(jobs.select_related("created_by"), PAGE_SIZE)
+    continued = Generation.objects.filter(extends=OuterRef("pk"), status=Status.READY)
+    listed = jobs.select_related("created_by").annotate(continued=Exists(continued))
+    paginator = Paginator(listed, PAGE_SIZE)
     paginator.count = totals["count"]  # already counted with the totals: one query less
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()

@@ -17,12 +17,20 @@ from django.views.decorators.http import require_POST
 from generations import media, pipeline
 from generations.access import TeamAccess, team_view
 from generations.errors import Refused
-from generations.forms.generate import GenerateForm
+from generations.forms.generate import GenerateForm, duration_label
 from generations.jimeng import catalog
 from generations.jimeng.payload import GenerationInput
+from generations.mode_names import mode_label
 from generations.models import Generation, ImageRole, Price, Role, Status
 from generations.reasons import failure_reason
-from generations.services.jobs import available_modes, quote, retry_generation, start_generation
+from generations.services.jobs import (
+    available_modes,
+    chain_of,
+    make_final,
+    quote,
+    retry_generation,
+    start_generation,
+)
 from generations.views.accounts import safe_next
 
 RECENT_JOBS = 12
@@ -30,7 +38,7 @@ STEPS = (Status.QUEUED, Status.SUBMITTED, Status.GENERATING, Status.DOWNLOADING,
 
 
 def _step(status: str) -> int:
-    if status == Status.SUBMITTING:
+    if status in (Status.SUBMITTING, Status.CHECKING):
         return 1
     return STEPS.index(Status(status)) if status in STEPS else -1
 
@@ -50,11 +58,19 @@ def job_json(generation: Generation, slug: str) -> dict[str, Any]:
         "poster_url": reverse("job-media", args=[slug, generation.pk, "poster"]) if ready else None,
         "video_url": reverse("job-media", args=[slug, generation.pk, "video"]) if ready else None,
         "detail_url": reverse("job-detail", args=[slug, generation.pk]),
-        "can_cancel": generation.status == Status.QUEUED,
+        "can_cancel": generation.can_cancel,
     }
 
 
 def _mode_note(mode: catalog.Mode) -> str:
+    if mode.ark:
+        return _(
+            "Seedance on Ark: %(seconds)s seconds, %(resolutions)s; billed by the tokens "
+            "the video takes."
+        ) % {
+            "seconds": catalog.describe_durations(mode),
+            "resolutions": ", ".join(mode.resolutions),
+        }
     if mode.is_gateway:
         return _(
             "Gateway model: %(seconds)s seconds, 480p to 1080p; "
@@ -79,36 +95,58 @@ def _mode_table(modes: list[catalog.Mode]) -> dict[str, Any]:
     prices = Price.objects.table()
     return {
         mode.name: {
-            "label": mode.label,
+            "label": mode_label(mode.name),
             "note": _mode_note(mode),
-            "durations": list(mode.durations),
+            "durations": [[seconds, duration_label(seconds)] for seconds in mode.durations],
             "ratios": list(mode.aspect_ratios),
             "ratio_source": mode.ratio_source.value,
             "min_images": mode.min_images,
             "max_images": mode.max_images,
             "camera": mode.camera,
             "gateway": mode.is_gateway,
+            "ark": mode.is_ark,
+            "audio": bool(mode.ark and mode.ark.audio),
+            "draft": bool(mode.ark and mode.ark.draft),
+            "references": mode.ark.references if mode.ark else 0,
+            "seed": not mode.ark or mode.ark.seed,
             "resolutions": list(mode.resolutions),
+            "default_resolution": mode.ark.default_resolution if mode.ark else "",
             "prompt_limit": mode.prompt_limit,
             "prompt_required": mode.prompt_required,
-            "price": str(prices[mode.req_key].cny_per_second),
-            "price_is_estimate": prices[mode.req_key].is_estimate,
+            "price": str(prices[mode.price_key].cny_per_second),
+            "price_is_estimate": prices[mode.price_key].is_estimate,
         }
         for mode in modes
     }
 
 
-def _initial(access: TeamAccess, source_id: str | None) -> dict[str, Any]:
-    """Settings of an earlier job, to make a new one like it."""
-    if not source_id or not source_id.isdigit():
+def _initial(access: TeamAccess, query: dict[str, str]) -> dict[str, Any]:
+    """A new job like an earlier one (`from`), or continuing one (`extend`)."""
+    jobs = Generation.objects.for_team(access.team)
+    extend = query.get("extend", "")
+    if extend.isdigit():
+        source = jobs.filter(pk=int(extend), status=Status.READY).first()
+        if source is not None and source.can_extend:
+            return {
+                "mode": catalog.extension_mode(source.catalog_mode).name,
+                "duration": source.seconds,
+                "seed": -1,
+                "resolution": source.resolution,
+                "extend_from": source.pk,
+            }
+    source_id = query.get("from", "")
+    if not source_id.isdigit():
         return {"mode": "t2v_720p", "duration": 5, "seed": -1}
-    source = Generation.objects.for_team(access.team).filter(pk=int(source_id)).first()
+    source = jobs.filter(pk=int(source_id)).first()
     if source is None:
         return {}
     return {
         "mode": source.mode,
         "prompt": source.prompt,
-        "duration": source.seconds,
+        "duration": catalog.AUTO_DURATION if source.auto_length else source.seconds,
+        "generate_audio": source.generate_audio,
+        "draft": source.draft,
+        "references": source.references,
         "aspect_ratio": source.aspect_ratio,
         "seed": source.seed,
         "resolution": source.resolution,
@@ -133,6 +171,7 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
                     mode=form.mode_object,
                     request=form.request_input,
                     frames=form.frames,
+                    extends=form.extended,
                 )
             except Refused as refusal:
                 form.add_error(None, str(refusal))
@@ -142,7 +181,7 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         status = 400
     else:
         form = GenerateForm(
-            initial=_initial(access, request.GET.get("from")), team=access.team, modes=modes
+            initial=_initial(access, request.GET.dict()), team=access.team, modes=modes
         )
         status = 200
     jobs = Generation.objects.for_team(access.team).select_related("created_by")[:RECENT_JOBS]
@@ -153,6 +192,9 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         "jobs": jobs,
         "reused": Generation.objects.for_team(access.team)
         .filter(pk=form["reuse_images_from"].value() or 0)
+        .first(),
+        "extended": Generation.objects.for_team(access.team)
+        .filter(pk=form["extend_from"].value() or 0)
         .first(),
         "usage": access.team.usage(),
     }
@@ -237,8 +279,9 @@ def job_detail(request: HttpRequest, access: TeamAccess, generation_id: int) -> 
 @require_POST
 @team_view(Role.MEMBER)
 def job_cancel(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    """Cancel a job not yet sent, or (Ark) one still queued upstream."""
     generation = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
-    if pipeline.cancel(generation):
+    if pipeline.cancel(generation) or pipeline.cancel_upstream(generation):
         messages.success(
             request,
             _("Job #%(id)s cancelled; its reservation was released.") % {"id": generation.pk},
@@ -246,8 +289,7 @@ def job_cancel(request: HttpRequest, access: TeamAccess, generation_id: int) -> 
     else:
         messages.error(
             request,
-            _("Job #%(id)s was already sent upstream and cannot be cancelled.")
-            % {"id": generation.pk},
+            _("Job #%(id)s is already being made and cannot be cancelled.") % {"id": generation.pk},
         )
     return redirect(
         safe_next(request, reverse("job-detail", args=[access.team.slug, generation.pk]))
@@ -268,6 +310,30 @@ def job_retry(request: HttpRequest, access: TeamAccess, generation_id: int) -> H
         return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
     messages.success(request, _("Job #%(id)s queued with the same inputs.") % {"id": retry.pk})
     return redirect("job-detail", slug=access.team.slug, generation_id=retry.pk)
+
+
+@require_POST
+@team_view(Role.MEMBER)
+def job_final(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    """Make the final video of a ready draft (Ark's draft_task)."""
+    draft = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
+    try:
+        final = make_final(draft=draft, user=request.user)
+    except Refused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("job-detail", slug=access.team.slug, generation_id=draft.pk)
+    messages.success(request, _("Job #%(id)s makes the final video.") % {"id": final.pk})
+    return redirect("job-detail", slug=access.team.slug, generation_id=final.pk)
+
+
+@team_view(Role.VIEWER)
+def job_chain(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    """A chain of extended videos, to watch as one."""
+    generation = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
+    parts = chain_of(generation)
+    return render(
+        request, "studio/chain.html", {"access": access, "job": generation, "parts": parts}
+    )
 
 
 @team_view(Role.VIEWER)

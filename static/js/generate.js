@@ -11,6 +11,9 @@
   var prompt = field("prompt");
   var duration = field("duration");
   var ratio = field("aspect_ratio");
+  var resolution = field("resolution");
+  var audio = field("generate_audio");
+  var draft = field("draft");
   var counter = form.querySelector("[data-counter]");
   var submit = form.querySelector("[data-submit]");
   var ratioWarning = form.querySelector("[data-ratio-warning]");
@@ -78,13 +81,23 @@
   function applyMode() {
     var m = mode();
     if (!m) { return; }
-    setOptions(duration, m.durations, function (s) { return s + " s"; });
+    var labels = {};
+    m.durations.forEach(function (pair) { labels[pair[0]] = pair[1]; });
+    setOptions(duration, m.durations.map(function (pair) { return pair[0]; }), function (s) { return labels[s]; });
     var ratioOptions = m.ratios.slice();
     setOptions(ratio, ratioOptions, function (r) { return r === "adaptive" ? ratio.dataset.adaptiveLabel || r : r; });
     var followsImage = m.ratio_source === "image";
     show("ratio", !followsImage);
     show("detected", followsImage);
-    show("resolution", m.gateway);
+    show("resolution", m.resolutions.length > 0);
+    if (m.resolutions.length && m.resolutions.indexOf(resolution.value) < 0) {
+      resolution.value = m.default_resolution || "";
+    }
+    show("seed", m.seed);
+    show("ark", m.ark);
+    show("audio", m.audio);
+    show("draft", m.draft);
+    show("references", m.references > 0);
     show("camera", m.camera);
     show("images", m.max_images > 0);
     show("tail", m.max_images >= 2);
@@ -127,15 +140,21 @@
     var m = mode();
     if (!m) { return; }
     var box = form.querySelector("[data-estimate]");
-    var url = form.dataset.estimateUrl + "?mode=" + encodeURIComponent(modeSelect.value) +
-      "&duration=" + encodeURIComponent(duration.value);
+    var params = new URLSearchParams({ mode: modeSelect.value, duration: duration.value });
+    if (m.resolutions.length && resolution.value) { params.set("resolution", resolution.value); }
+    if (ratio.value) { params.set("aspect_ratio", ratio.value); }
+    if (m.audio && audio.checked) { params.set("audio", "1"); }
+    if (m.draft && draft.checked) { params.set("draft", "1"); }
+    var url = form.dataset.estimateUrl + "?" + params.toString();
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (data) {
         if (!data) { return; }
         lastEstimate = data;
         box.querySelector("[data-cost]").textContent = data.cost_cny + " ¥";
-        box.querySelector("[data-price]").textContent = "(" + data.price_cny_per_second + " ¥/s × " + duration.value + " s)";
+        box.querySelector("[data-price]").textContent = data.tokens === null
+          ? "(" + data.price_cny_per_second + " ¥/s × " + duration.value + " s)"
+          : "(" + data.tokens.toLocaleString() + " tokens × " + data.price_cny_per_million_tokens + " ¥/M)";
         box.querySelector("[data-estimate-badge]").hidden = !data.is_estimate;
         var left = data.left_cny === null ? box.dataset.unlimited : data.left_cny + " ¥";
         if (data.left_seconds !== null) { left += " · " + data.left_seconds + " s"; }
@@ -148,6 +167,9 @@
 
   modeSelect.addEventListener("change", applyMode);
   duration.addEventListener("change", scheduleEstimate);
+  [resolution, ratio, audio, draft].forEach(function (input) {
+    if (input) { input.addEventListener("change", scheduleEstimate); }
+  });
   prompt.addEventListener("input", updateCounter);
   preview("first");
   preview("last");

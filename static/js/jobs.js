@@ -35,7 +35,7 @@
   }
 
   function stepOf(status) {
-    return { queued: 0, submitting: 1, submitted: 1, generating: 2, downloading: 3, ready: 4 }[status];
+    return { queued: 0, submitting: 1, checking: 1, submitted: 1, generating: 2, downloading: 3, ready: 4 }[status];
   }
 
   function apply(job) {
