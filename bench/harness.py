@@ -25,6 +25,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_AK, SANDBOX_SK = "AKLTbenchAccessKey", "bench-secret-key"
+SANDBOX_ARK_KEY = "bench-ark-key"
 BENCH_PASSWORD = "bench-password-1"
 
 
@@ -107,6 +108,7 @@ class Stack:
             "SANDBOX_ENABLED": "true",
             "SANDBOX_ACCESS_KEY": SANDBOX_AK,
             "SANDBOX_SECRET_KEY": SANDBOX_SK,
+            "SANDBOX_ARK_KEY": SANDBOX_ARK_KEY,
             "SANDBOX_DIR": str(self.root / "sandbox"),
             "SANDBOX_URL": f"http://127.0.0.1:{self.emulator_port}/sandbox/",
             "LOG_LEVEL": "WARNING",
@@ -172,6 +174,22 @@ class Stack:
             endpoint=f"{self.emulator_url}/sandbox/volcengine/",
         )
         credential.set_secrets(access_key=SANDBOX_AK, secret=SANDBOX_SK)
+        credential.save()
+        return team
+
+    def ark_team(self, slug: str) -> Any:
+        """A team whose default key is an Ark key on the emulator (start the emulator first)."""
+        from generations.models import Credential, Team
+
+        team = Team.objects.create(name=slug.title(), slug=slug)
+        credential = Credential(
+            team=team,
+            kind="ark",
+            label="emulator (Ark)",
+            is_default=True,
+            endpoint=f"{self.emulator_url}/sandbox/ark/api/v3",
+        )
+        credential.set_secrets(access_key="", secret=SANDBOX_ARK_KEY)
         credential.save()
         return team
 
