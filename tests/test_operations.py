@@ -237,3 +237,19 @@ def test_make_serve_and_make_worker_run_in_production_mode(tmp_path: Path) -> No
     finally:
         _stop(server)
     assert (tmp_path / "data" / "production.env").stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.django_db
+def test_the_demo_team_has_a_key_for_each_emulated_upstream(settings, tmp_path: Path) -> None:
+    settings.DATA_DIR = tmp_path
+    call_command("demo", "--setup-only", "--port", "8123", stdout=io.StringIO())
+    from generations.models import Team
+
+    team = Team.objects.get(slug="demo")
+    endpoints = dict(team.credentials.values_list("kind", "endpoint"))
+    assert endpoints == {
+        "volcengine": "http://127.0.0.1:8123/sandbox/volcengine/",
+        "gateway": "http://127.0.0.1:8123/sandbox/gateway",
+        "ark": "http://127.0.0.1:8123/sandbox/ark/api/v3",
+    }
+    assert (tmp_path / "demo-password").stat().st_mode & 0o777 == 0o600

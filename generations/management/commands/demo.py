@@ -74,6 +74,16 @@ def ensure_demo_team(base_url: str) -> tuple[Any, Team]:
         secret=settings.SANDBOX_GATEWAY_KEY,
         default=False,
     )
+    _ensure_credential(
+        team,
+        user,
+        label="Emulator (Ark)",
+        kind=CredentialKind.ARK,
+        endpoint=f"{base_url}/sandbox/ark/api/v3",
+        access_key="",
+        secret=settings.SANDBOX_ARK_KEY,
+        default=False,
+    )
     return user, team
 
 
@@ -120,8 +130,10 @@ class Command(BaseCommand):
 
     def _serve(self, host: str, port: int, base_url: str) -> None:
         manage = [sys.executable, str(Path(settings.BASE_DIR) / "manage.py")]
-        # The worker reaches the emulator here (the address rules allow only this one).
+        # The worker reaches the emulator here (the address rules allow only this one),
+        # and Ark's callbacks reach the studio here.
         os.environ["SANDBOX_URL"] = f"{base_url}/sandbox/"
+        os.environ.setdefault("PUBLIC_BASE_URL", base_url)
         processes = [
             subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"]),  # noqa: S603
             subprocess.Popen([*manage, "qcluster"]),  # noqa: S603
