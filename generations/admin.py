@@ -219,6 +219,7 @@ class LedgerEntryAdmin(admin.ModelAdmin):
         "team",
         "kind",
         "amount_cny",
+        "reserved_cny",
         "seconds",
         "period",
         "generation",
@@ -242,8 +243,8 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
 @admin.register(Price)
 class PriceAdmin(admin.ModelAdmin):
-    list_display = ("key", "cny_per_second", "is_estimate", "updated_at")
-    list_editable = ("cny_per_second", "is_estimate")
+    list_display = ("key", "cny_per_second", "cny_per_million_tokens", "is_estimate", "updated_at")
+    list_editable = ("cny_per_second", "cny_per_million_tokens", "is_estimate")
     search_fields = ("key",)
 
 
@@ -252,7 +253,7 @@ class GenerationAdmin(admin.ModelAdmin):
     list_display = (
         "id",
         "team",
-        "mode",
+        "mode_label",
         "status",
         "short_prompt",
         "seconds",
@@ -273,6 +274,10 @@ class GenerationAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    @admin.display(description=_("mode"), ordering="mode")
+    def mode_label(self, generation: Generation) -> str:
+        return generation.mode_label
 
     @admin.display(description=_("prompt"))
     def short_prompt(self, generation: Generation) -> str:
