@@ -132,7 +132,9 @@ def _create(prompt: str, mode: str) -> None:
                 0,
                 lambda: io.BytesIO(data),
                 "frame.jpg",
+                "jpg",
                 fitted.data,
+                fitted.extension,
                 fitted.width,
                 fitted.height,
                 fitted.aspect_ratio,
@@ -216,7 +218,9 @@ def audit(stack: Stack) -> list[tuple[str, bool, str]]:
     amounts: dict[int, dict[str, object]] = {}
     for entry in LedgerEntry.objects.filter(generation__isnull=False):
         entries.setdefault(entry.generation_id, Counter())[entry.kind] += 1
-        amounts.setdefault(entry.generation_id, {})[entry.kind] = entry.amount_cny
+        # A settlement at what was billed names the reservation it closes.
+        closes = entry.reserved_cny if entry.reserved_cny is not None else entry.amount_cny
+        amounts.setdefault(entry.generation_id, {})[entry.kind] = closes
     unbalanced = []
     for job in jobs:
         kinds, money = entries.get(job.pk, Counter()), amounts.get(job.pk, {})
@@ -236,7 +240,7 @@ def audit(stack: Stack) -> list[tuple[str, bool, str]]:
 
     referenced = set()
     for job in jobs:
-        referenced |= {job.video.name, job.poster.name} - {""}
+        referenced |= {job.video.name, job.poster.name, job.last_frame.name} - {""}
     for image in GenerationImage.objects.all():
         referenced |= {image.original.name, image.fitted.name}
     stored = _all_files(default_storage)
@@ -245,7 +249,7 @@ def audit(stack: Stack) -> list[tuple[str, bool, str]]:
         name
         for job in jobs
         if job.status == Status.READY
-        for name in (job.video.name, job.poster.name)
+        for name in (job.video.name, job.poster.name, job.last_frame.name)
         if name not in stored
     )
     checks.append(

@@ -87,7 +87,7 @@ def _later(seconds: float) -> datetime:
 
 
 def _remove_media(generation: Generation) -> None:
-    for name in (video_path(generation), poster_path(generation)):
+    for name in (video_path(generation), poster_path(generation), last_frame_path(generation)):
         try:
             default_storage.delete(name)
         except OSError:
