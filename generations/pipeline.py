@@ -36,7 +36,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django_q.tasks import async_task
 
-from generations import callbacks, gallery_totals, ledger, schedule, upstream_rate
+from generations import callbacks, gallery_totals, ledger, schedule, upstream_rate, webhooks
 from generations.jimeng import catalog, runner
 from generations.jimeng.client import ArkClient, TaskStatus
 from generations.jimeng.errors import JimengError
@@ -52,6 +52,7 @@ from generations.models import (
     Generation,
     Status,
     Team,
+    WebhookEvent,
     WorkerLease,
     last_frame_path,
     poster_path,
@@ -119,6 +120,7 @@ def fail(
         if changed:
             ledger.release(generation, f"{code}: {detail}"[:200])
             gallery_totals.record_finished(generation, Status.FAILED)
+            webhooks.job_event(generation.pk, WebhookEvent.JOB_FAILED)
     if changed:
         _remove_media(generation)
         log.info("job failed: %s %s", code, detail, extra=_context(generation, code=code))
@@ -610,6 +612,7 @@ def _finish(generation: Generation, owner: str, size: int, info: Any) -> None:
                 actual.seconds if actual else generation.seconds,
             )
             gallery_totals.record_finished(generation, Status.READY)
+            webhooks.job_event(generation.pk, WebhookEvent.JOB_READY)
     if changed:
         log.info(
             "ready: %sx%s, %s frames, %s CNY",
@@ -778,6 +781,10 @@ def dispatch(slot: int) -> str:
     lease = settings.DISPATCH_LEASE_SECONDS
     if not WorkerLease.acquire(name, owner, lease) and not _take_over(name, owner, lease):
         return "slot busy"
+    # The kick that started us has done its work: from now on the slot's lease holds
+    # kickers back. A marker left standing would swallow the kick of a job made just
+    # after this dispatcher finished (within the marker's 5 s), and nobody would wake.
+    WorkerLease.objects.filter(name=f"kick:{slot}").update(owner="", expires_at=_now())
 
     deadline = time.monotonic() + settings.DISPATCH_SLICE_SECONDS
     actions, recovered_at = 0, 0.0
@@ -867,6 +874,7 @@ def recover() -> dict[str, int]:
         )
     for generation in Generation.objects.filter(status__in=ACTIVE, deadline_at__lt=now):
         report["abandoned"] += fail(generation, "deadline", "no result before the deadline")
+    report["webhooks"] = webhooks.requeue_due()
     # Markers of past worker starts are only kept to deduplicate one start.
     WorkerLease.objects.filter(
         name__startswith="kick:", expires_at__lt=now - timedelta(hours=1)

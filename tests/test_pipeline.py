@@ -373,6 +373,25 @@ def test_a_restarted_worker_starts_dispatchers_even_after_a_recent_kick(cast, se
     get_broker().purge_queue()
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_job_made_just_after_a_dispatcher_finished_still_wakes_one(cast, settings) -> None:
+    """A dispatcher that finds nothing to do ends at once. A job made a moment later
+    must start a dispatcher again, though the kick marker of the first kick is young."""
+    from django_q.brokers import get_broker
+
+    add_credential(cast.team)
+    get_broker().purge_queue()
+    first = make_job(cast.team)  # its kick ran on commit and started the dispatchers
+    assert _queued_dispatchers() == settings.DISPATCH_SLOTS
+    assert pipeline.cancel(first)
+    for slot in range(settings.DISPATCH_SLOTS):  # they run, find nothing and end
+        assert pipeline.dispatch(slot) == "0 actions"
+    get_broker().purge_queue()
+    make_job(cast.team)  # within the markers' 5 s
+    assert _queued_dispatchers() == settings.DISPATCH_SLOTS
+    get_broker().purge_queue()
+
+
 def test_a_task_timeout_cannot_cut_a_submit_in_half(studio, emulator) -> None:
     """django-q2 ends an overrunning task by raising from SIGALRM. If that landed between
     the upstream accepting a job and its task id being stored, the job would be paid for
