@@ -3,7 +3,7 @@ the pipeline."""
 
 from __future__ import annotations
 
-from generations import pipeline
+from generations import pipeline, webhooks
 
 
 def dispatch(slot: int) -> str:
@@ -16,3 +16,7 @@ def archive(generation_id: int) -> None:
 
 def sweep() -> dict[str, int]:
     return pipeline.sweep()
+
+
+def deliver_webhook(delivery_id: int) -> str:
+    return webhooks.deliver(delivery_id)

@@ -5,6 +5,7 @@ from django.views.i18n import set_language
 from generations.access import public_view, signed_in_view
 from generations.views import (
     accounts,
+    api_settings,
     credentials,
     gallery,
     health,
@@ -102,6 +103,29 @@ urlpatterns = [
         TEAM + "team/invitations/<int:invitation_id>/revoke/",
         teams.invitation_revoke,
         name="invitation-revoke",
+    ),
+    # Scripts: personal access tokens and webhooks
+    path(TEAM + "api/", api_settings.tokens, name="api-tokens"),
+    path(
+        TEAM + "api/tokens/<int:token_id>/revoke",
+        api_settings.token_revoke,
+        name="api-token-revoke",
+    ),
+    path(TEAM + "api/webhooks/", api_settings.webhook_list, name="api-webhooks"),
+    path(
+        TEAM + "api/webhooks/<int:webhook_id>/delete",
+        api_settings.webhook_delete,
+        name="api-webhook-delete",
+    ),
+    path(
+        TEAM + "api/webhooks/<int:webhook_id>/ping",
+        api_settings.webhook_ping,
+        name="api-webhook-ping",
+    ),
+    path(
+        TEAM + "api/webhooks/deliveries/<int:delivery_id>/resend",
+        api_settings.delivery_resend,
+        name="api-delivery-resend",
     ),
     # Upstream keys
     path(TEAM + "keys/", credentials.credential_list, name="credential-list"),

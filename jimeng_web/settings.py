@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_q",
+    "ninja",  # the API's browsable docs (its static files)
     "generations",
     "sandbox",
 ]
@@ -207,6 +208,13 @@ PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL", "").rstrip("/")
 # With callbacks on, the first query comes this long after a job's usual time at the
 # earliest: it is only the fallback for a callback that never came.
 CALLBACK_GRACE_SECONDS = env_float("CALLBACK_GRACE_SECONDS", 60.0, minimum=0)
+
+# --- The API (docs/api.md) ---------------------------------------------------------
+# Requests a minute for one personal access token; beyond, 429 with Retry-After.
+API_RATE_PER_MINUTE = env_int("API_RATE_PER_MINUTE", 120, minimum=1)
+# Webhook URLs may point at any public address; these origins (an operator's own
+# systems, e.g. http://10.0.0.5:9000/) are allowed even on private addresses.
+WEBHOOK_TRUSTED_URLS = env_list("WEBHOOK_TRUSTED_URLS", "")
 
 # --- The pipeline ------------------------------------------------------------------
 # A job still unfinished this long after it was created is abandoned.

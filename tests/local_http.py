@@ -14,10 +14,19 @@ Answer = tuple[int, dict[str, str], bytes]
 SECRET_BODY = b"INTERNAL-SECRET-7d1f: admin password is hunter2"
 
 
+@dataclass(frozen=True)
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
 @dataclass
 class LocalServer:
     port: int
     hits: list[str] = field(default_factory=list)
+    received: list[Received] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -37,8 +46,10 @@ def local_server(answer: Callable[[str], Answer] = internal_answer) -> Iterator[
         def _answer(self) -> None:
             holder["server"].hits.append(f"{self.command} {self.path}")
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            body = self.rfile.read(length) if length else b""
+            holder["server"].received.append(
+                Received(self.command, self.path, dict(self.headers.items()), body)
+            )
             status, headers, body = answer(self.path)
             self.send_response(status)
             for name, value in {**headers, "Content-Length": str(len(body))}.items():

@@ -16,9 +16,10 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from generations import callbacks, media
+from generations import callbacks, media, webhooks
 from generations.models import (
     ROLE_RANK,
+    ApiToken,
     Generation,
     Invitation,
     Membership,
@@ -30,8 +31,9 @@ from tests.cast import ROLES, add_credential
 from tests.pipeline import frame, make_job, mark_ready
 
 # Mounted apps with their own gatekeeping, tested elsewhere: the admin (staff only,
-# test_admin.py) and the emulator (signatures and Bearer keys, test_emulator.py).
-OTHER_GATEKEEPERS = ("admin:", "sandbox:")
+# test_admin.py), the emulator (signatures and Bearer keys, test_emulator.py) and the
+# APIs (personal access tokens, test_api_access.py).
+OTHER_GATEKEEPERS = ("admin:", "sandbox:", "api-1:", "openai:")
 
 
 def _patterns(
@@ -84,7 +86,21 @@ def _objects(team) -> dict[str, str]:  # type: ignore[no-untyped-def]
     callback = callbacks.new_token() or "callback-token-for-the-matrix"
     Generation.objects.filter(pk=job.pk).update(callback_token_hash=callbacks.token_hash(callback))
     membership = Membership.objects.filter(team=team).order_by("pk").last()
+    hook, _secret = webhooks.add(team=team, url="https://hooks.example.com/", events=[], user=None)
+    delivery = webhooks.ping(hook)
+    # Each member's own token: whose tokens one may revoke is test_api_settings.py's.
+    tokens = {
+        f"token_id:{m.user.username}": str(
+            ApiToken.issue(team=team, user=m.user, name="matrix")[0].pk
+        )
+        for m in Membership.objects.filter(team=team).select_related("user")
+    }
+    owner = Membership.objects.filter(team=team, role=Role.OWNER).first()
     return {
+        **tokens,
+        "token_id": tokens[f"token_id:{owner.user.username}"],
+        "webhook_id": str(hook.pk),
+        "delivery_id": str(delivery.pk),
         "slug": team.slug,
         "generation_id": str(job.pk),
         "member_id": str(membership.pk),
@@ -144,7 +160,8 @@ CASES = [(name, route, role) for name, route, _ in ALL for role in ("anonymous",
 @pytest.mark.parametrize(("name", "route", "role"), CASES, ids=[f"{n}-{r}" for n, _, r in CASES])
 def test_access(world: World, name: str, route: str, role: str) -> None:
     view = {n: v for n, _, v in ALL}[name]
-    url = _url(route, world.objects)
+    own_token = world.objects.get(f"token_id:{role}", world.objects["token_id"])
+    url = _url(route, {**world.objects, "token_id": own_token})
     client = _client(world, role)
     for method, rule in (
         ("get", view.required_role),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from generations.forms import set_choices
 from generations.jimeng import catalog
-from generations.models import Membership, Status, Team
+from generations.models import Generation, Membership, Status, Team
 
 
 class GalleryFilterForm(forms.Form):
@@ -26,6 +29,7 @@ class GalleryFilterForm(forms.Form):
 
     def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.team = team
         modes = [(m.name, m.label) for m in catalog.MODES.values()]
         set_choices(self, "mode", [("", _("All modes")), *modes])
         set_choices(self, "status", [("", _("All")), *Status.choices])
@@ -41,6 +45,29 @@ class GalleryFilterForm(forms.Form):
         if since and until and since > until:
             self.add_error("until", _("The end date is before the start date."))
         return data
+
+    def jobs(self) -> QuerySet[Generation]:
+        """The team's jobs these filters pick (all of them when the filters are invalid;
+        the page shows the errors)."""
+        jobs = Generation.objects.for_team(self.team)
+        if not self.is_valid():
+            return jobs
+        data = self.cleaned_data
+        if data["q"]:
+            jobs = jobs.filter(prompt__icontains=data["q"])
+        if data["mode"]:
+            jobs = jobs.filter(mode=data["mode"])
+        if data["status"]:
+            jobs = jobs.filter(status=data["status"])
+        if data["author"]:
+            jobs = jobs.filter(created_by_id=int(data["author"]))
+        zone = timezone.get_current_timezone()
+        if data["since"]:
+            jobs = jobs.filter(created_at__gte=datetime.combine(data["since"], time.min, zone))
+        if data["until"]:
+            next_day = datetime.combine(data["until"] + timedelta(days=1), time.min, zone)
+            jobs = jobs.filter(created_at__lt=next_day)
+        return jobs
 
 
 class IdListField(forms.Field):

@@ -113,11 +113,14 @@ class AddressRules:
     trusted: tuple[Place, ...] = field(default=())
 
     def _trusted_origin(self, place: Place) -> Place | None:
-        for origin in self.trusted:
-            if origin.same_host_and_port(place.host, place.port):
-                if not place.below(origin):
-                    raise AddressRefused("only the emulator's own paths can be used on its host")
+        """The trusted origin `place` lies below; None if its host is not trusted at all.
+        A trusted host reached outside the trusted paths is refused."""
+        same_host = [o for o in self.trusted if o.same_host_and_port(place.host, place.port)]
+        for origin in same_host:
+            if place.below(origin):
                 return origin
+        if same_host:
+            raise AddressRefused("only the emulator's own paths can be used on its host")
         return None
 
     def check_api_url(self, url: str) -> None:
@@ -129,6 +132,22 @@ class AddressRules:
     def check_fetch_url(self, url: str) -> None:
         """Raise AddressRefused unless `url` may be fetched (its address is checked later)."""
         self._trusted_origin(Place.of(url))
+
+    def check_public_url(self, url: str) -> None:
+        """check_fetch_url, and refuse at once a host that is plainly internal (a private
+        or loopback IP, `localhost`) unless trusted. Names are still checked on connecting."""
+        place = Place.of(url)
+        if self._trusted_origin(place) is not None:
+            return
+        host = place.host.strip("[]")
+        if host == "localhost" or host.endswith(".localhost"):
+            raise AddressRefused("the address is not a public one")
+        try:
+            public = is_public(host)
+        except ValueError:
+            return  # a name, not an address
+        if not public:
+            raise AddressRefused("the address is not a public one")
 
     def allows_connection(self, host: str, port: int, address: str) -> bool:
         """May we open a connection to `address`, which `host` resolved to?"""

@@ -186,6 +186,18 @@ def _kick_later() -> None:
     transaction.on_commit(kick)
 
 
+def start_from_form(form: Any, *, user: Any) -> Generation:
+    """Start the job a valid GenerateForm describes (the web page and the API share it)."""
+    return start_generation(
+        team=form.team,
+        user=user,
+        mode=form.mode_object,
+        request=form.request_input,
+        frames=form.frames,
+        extends=form.extended,
+    )
+
+
 def retry_generation(*, generation: Generation, user: Any) -> Generation:
     """Run a finished job again as a new generation with the same inputs."""
     frames = frames_from_generation(generation)

@@ -8,8 +8,10 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from generations import webhooks
+from generations.documents import share_document
 from generations.errors import Refused
-from generations.models import Generation, ShareItem, ShareLink, Status, Team
+from generations.models import Generation, ShareItem, ShareLink, Status, Team, WebhookEvent
 
 
 def create_share(
@@ -31,4 +33,5 @@ def create_share(
             ShareItem(link=link, generation=generation, position=index)
             for index, generation in enumerate(generations)
         )
+        webhooks.emit(team, WebhookEvent.SHARE_CREATED, lambda: share_document(link))
     return link

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -10,7 +9,6 @@ from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils import timezone
 
 from generations import gallery_totals
 from generations.access import TeamAccess, team_view
@@ -18,29 +16,6 @@ from generations.forms.gallery import GalleryFilterForm
 from generations.models import Generation, Role, Status
 
 PAGE_SIZE = 24
-
-
-def _filtered(access: TeamAccess, form: GalleryFilterForm) -> QuerySet[Generation]:
-    jobs = Generation.objects.for_team(access.team)
-    if not form.is_valid():
-        return jobs
-    data = form.cleaned_data
-    if data["q"]:
-        jobs = jobs.filter(prompt__icontains=data["q"])
-    if data["mode"]:
-        jobs = jobs.filter(mode=data["mode"])
-    if data["status"]:
-        jobs = jobs.filter(status=data["status"])
-    if data["author"]:
-        jobs = jobs.filter(created_by_id=int(data["author"]))
-    zone = timezone.get_current_timezone()
-    if data["since"]:
-        jobs = jobs.filter(created_at__gte=datetime.combine(data["since"], time.min, zone))
-    if data["until"]:
-        jobs = jobs.filter(
-            created_at__lt=datetime.combine(data["until"] + timedelta(days=1), time.min, zone)
-        )
-    return jobs
 
 
 def _totals(
@@ -69,7 +44,7 @@ def _totals(
 @team_view(Role.VIEWER)
 def gallery(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     form = GalleryFilterForm(request.GET or None, team=access.team)
-    jobs = _filtered(access, form)
+    jobs = form.jobs()
     totals = _totals(access, form, jobs)
     continued = Generation.objects.filter(extends=OuterRef("pk"), status=Status.READY)
     listed = jobs.select_related("created_by").annotate(continued=Exists(continued))

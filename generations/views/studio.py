@@ -29,7 +29,7 @@ from generations.services.jobs import (
     make_final,
     quote,
     retry_generation,
-    start_generation,
+    start_from_form,
 )
 from generations.views.accounts import safe_next
 
@@ -165,14 +165,7 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         form = GenerateForm(request.POST, request.FILES, team=access.team, modes=modes)
         if form.is_valid() and form.request_input is not None:
             try:
-                generation = start_generation(
-                    team=access.team,
-                    user=request.user,
-                    mode=form.mode_object,
-                    request=form.request_input,
-                    frames=form.frames,
-                    extends=form.extended,
-                )
+                generation = start_from_form(form, user=request.user)
             except Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
