@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -288,3 +289,110 @@ def test_process_exit_codes(cli_env, emulator) -> None:
         [*command, "a quiet lake"], env=env, capture_output=True, text=True, check=False
     )
     assert done.returncode == 0 and "- Mode: t2v_720p" in done.stdout
+
+
+# --- through the studio's API (--studio) ------------------------------------------------
+
+
+def _drive_while(thread: threading.Thread, timeout: float = 30.0) -> None:
+    """Run the studio's pipeline in this process while the command waits for it."""
+    from generations import pipeline
+    from generations.models import Generation, Status
+
+    deadline = time.monotonic() + timeout
+    while thread.is_alive() and time.monotonic() < deadline:
+        pipeline.dispatch_round("test")
+        for job in Generation.objects.filter(status=Status.DOWNLOADING):
+            pipeline.archive(job.pk)
+        time.sleep(0.05)
+    thread.join(1)
+    assert not thread.is_alive(), "the command did not finish"
+
+
+@pytest.fixture
+def studio_cli(cast, emulator, settings, monkeypatch):  # type: ignore[no-untyped-def]
+    from tests.api import token_for
+    from tests.cast import add_credential
+    from tests.pipeline import FAST_PIPELINE
+
+    for name, value in FAST_PIPELINE.items():
+        setattr(settings, name, value)
+    add_credential(cast.team, emulator.volcengine_url)
+    for name in ("VOLC_ACCESSKEY", "VOLC_SECRETKEY", "ARK_API_KEY", "JIMENG_GATEWAY_API_KEY"):
+        monkeypatch.delenv(name, raising=False)  # no upstream keys: the studio's are used
+    monkeypatch.setenv("JIMENG_STUDIO_TOKEN", token_for(cast, "member"))
+    monkeypatch.setenv("JIMENG_VIDEO_POLL_INTERVAL", "0.1")
+    return emulator.base_url
+
+
+def _in_thread(*args: str) -> tuple[threading.Thread, dict[str, object]]:
+    outcome: dict[str, object] = {}
+
+    def run() -> None:
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            call_command("generate_video", *args, stdout=out, stderr=err)
+        except CommandError as error:
+            outcome["error"] = error
+        outcome["out"], outcome["err"] = out.getvalue(), err.getvalue()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, outcome
+
+
+@pytest.mark.django_db(transaction=True)
+def test_studio_mode_uses_the_teams_key_quota_and_gallery(
+    cast, studio_cli, frames, tmp_path
+) -> None:
+    from generations.models import EntryKind, Generation, LedgerEntry
+
+    target = tmp_path / "out" / "boat.mp4"
+    thread, outcome = _in_thread(
+        "a paper boat on a river",
+        "--studio",
+        studio_cli,
+        "--mode",
+        "i2v_first_720p",
+        "--image",
+        str(frames["first"]),
+        "--output",
+        str(target),
+        "--json",
+    )
+    _drive_while(thread)
+    assert "error" not in outcome, outcome
+    result = json.loads(str(outcome["out"]))
+    job = Generation.objects.get(pk=result["id"])
+    assert (job.status, job.created_by, job.team) == ("ready", cast.member, cast.team)
+    assert job.images.count() == 1 and result["save_path"] == str(target)
+    assert LedgerEntry.objects.filter(generation=job, kind=EntryKind.SETTLE).exists()
+    info = probe(target)
+    assert (info.width, info.height) == (1280, 720)
+    assert "status: ready" in str(outcome["err"])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_studio_mode_reports_the_studios_refusals(cast, studio_cli, monkeypatch) -> None:
+    from decimal import Decimal
+
+    thread, outcome = _in_thread("a kite", "--studio", studio_cli, "--duration", "7")
+    thread.join(20)
+    error = outcome["error"]
+    assert isinstance(error, CommandError) and error.returncode == 2
+    assert "5, 10 seconds" in str(error)
+
+    cast.team.quota_cny = Decimal("1.00")
+    cast.team.save()
+    thread, outcome = _in_thread("a kite", "--studio", studio_cli)
+    thread.join(20)
+    assert outcome["error"].returncode == 3 and "quota" in str(outcome["error"]).lower()  # type: ignore[attr-defined]
+
+    monkeypatch.setenv("JIMENG_STUDIO_TOKEN", "jst_00000000_wrong")
+    thread, outcome = _in_thread("a kite", "--studio", studio_cli)
+    thread.join(20)
+    assert outcome["error"].returncode == 3  # type: ignore[attr-defined]
+    monkeypatch.delenv("JIMENG_STUDIO_TOKEN")
+    thread, outcome = _in_thread("a kite", "--studio", studio_cli)
+    thread.join(20)
+    assert outcome["error"].returncode == 2 and "token" in str(outcome["error"])  # type: ignore[attr-defined]

@@ -3,11 +3,17 @@
 Same options and environment variables as the skill; the answer is the skill's
 markdown block (or JSON with --json). Exit codes: 0 success, 1 other failure (network,
 download), 2 invalid input, 3 refused upstream (content review, keys), 4 timed out.
+
+With `--studio URL` (and a personal access token in `--token` or JIMENG_STUDIO_TOKEN)
+the job goes through the studio's API instead: the team's keys pay, its quota holds,
+and the video lands in its gallery (docs/api.md). Exit 3 then also means the studio
+refused (the token, the role or the quota).
 """
 
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 from dataclasses import asdict, dataclass
@@ -18,6 +24,7 @@ from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from generations import studio_client
 from generations.jimeng import catalog, runner
 from generations.jimeng.addresses import AddressRules
 from generations.jimeng.catalog import Provider
@@ -200,6 +207,57 @@ def _failure(error: JimengError) -> CommandError:
     return CommandError(str(error), returncode=EXIT_REFUSED if refused else EXIT_FAILURE)
 
 
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError("give the studio's http:// or https:// address")
+    return f"{parts.scheme}://{parts.netloc}/"
+
+
+def _data_uri(path: Path, option: str) -> str:
+    """A local image as a data URI; the studio checks and fits it like an upload."""
+    if not path.is_file():
+        raise _invalid(f"{option}: no such file: {path}")
+    data = path.read_bytes()
+    kind = (
+        "png"
+        if data.startswith(b"\x89PNG")
+        else "jpeg"
+        if data.startswith(b"\xff\xd8")
+        else "webp"
+        if data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+        else None
+    )
+    if kind is None:
+        raise _invalid(f"{option}: use a JPEG, PNG or WebP image")
+    return f"data:image/{kind};base64,{base64.b64encode(data).decode()}"
+
+
+def _studio_body(mode: catalog.Mode, options: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "mode": mode.name,
+        "prompt": options["prompt"],
+        "duration": options["duration"]
+        if options["duration"] is not None
+        else mode.default_duration,
+        "seed": options["seed"],
+        "generate_audio": options["audio"],
+        "draft": options["draft"],
+    }
+    for key in ("aspect_ratio", "resolution", "template_id", "camera_strength"):
+        if options[key]:
+            body[key] = options[key]
+    for option, key, field in (
+        ("--image", "image", "first_image"),
+        ("--tail-image", "tail_image", "last_image"),
+    ):
+        value = options[key]
+        if value:
+            is_url = value.startswith(("http://", "https://"))
+            body[field] = value if is_url else _data_uri(Path(value).expanduser(), option)
+    return body
+
+
 class Command(BaseCommand):
     help = "Generate one video with the Jimeng API and print where it is."
 
@@ -226,6 +284,16 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=-1, help="-1 for random")
         parser.add_argument("--output", help="save the video to this path")
         parser.add_argument("--json", action="store_true", help="print JSON instead")
+        parser.add_argument(
+            "--studio",
+            default=os.environ.get("JIMENG_STUDIO_URL", ""),
+            help="go through this studio's API (its address, e.g. https://studio.example.com)",
+        )
+        parser.add_argument(
+            "--token",
+            default=os.environ.get("JIMENG_STUDIO_TOKEN", ""),
+            help="a studio access token (better: JIMENG_STUDIO_TOKEN, not in the shell history)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         mode = options["mode"]
@@ -234,6 +302,9 @@ class Command(BaseCommand):
             assert mode.ark is not None
             raise _invalid(f"{mode.name} was retired on {mode.ark.retires_on}; choose another")
         environment = Environment.read()
+        if options["studio"]:
+            self._through_studio(mode, environment, options)
+            return
         request = _input(mode, options)
         _check(mode, request, options["fps"])
         client = environment.client(mode)
@@ -257,6 +328,64 @@ class Command(BaseCommand):
         except runner.PollTimeout as timeout:
             raise CommandError(str(timeout), returncode=EXIT_TIMEOUT) from None
         self._finish(mode, request, result, options["json"])
+
+    def _through_studio(
+        self, mode: catalog.Mode, environment: Environment, options: dict[str, Any]
+    ) -> None:
+        if not options["token"]:
+            raise _invalid("--studio needs a token: --token or JIMENG_STUDIO_TOKEN")
+        if options["fps"] != catalog.FPS:
+            raise _invalid(f"videos render at {catalog.FPS} fps; --fps is not available")
+        base = options["studio"]
+        try:
+            rules = address_rules(_origin(base))
+        except ValueError as error:
+            raise _invalid(f"--studio: {error}") from None
+        client = studio_client.StudioClient(base, options["token"], rules, environment.timeout)
+        output = Path(options["output"]).expanduser().resolve() if options["output"] else None
+        try:
+            job = client.create(_studio_body(mode, options))
+            self.stderr.write(f"job {job['id']}: {job['links']['page']}", ending="\n")
+            job = client.wait(
+                job["id"],
+                interval=environment.poll_interval,
+                max_attempts=environment.max_poll_attempts,
+                on_status=lambda status: self.stderr.write(f"status: {status}", ending="\n"),
+            )
+            if job["status"] != "ready":
+                failure = job.get("failure") or {}
+                reason = failure.get("reason") or job["status"]
+                code = EXIT_REFUSED if job["status"] == "failed" else EXIT_FAILURE
+                raise CommandError(
+                    f"job {job['id']} ended {job['status']}: {reason}", returncode=code
+                )
+            if output is not None:
+                client.download(job["id"], output, max_bytes=1024 * 1024 * 1024)
+        except studio_client.StudioError as error:
+            code = {0: EXIT_FAILURE, 400: EXIT_INVALID, 422: EXIT_INVALID}.get(
+                error.status, EXIT_REFUSED if 400 <= error.status < 500 else EXIT_FAILURE
+            )
+            raise CommandError(f"the studio answered: {error.message}", returncode=code) from None
+        except TimeoutError as timeout:
+            raise CommandError(str(timeout), returncode=EXIT_TIMEOUT) from None
+        if options["json"]:
+            job["save_path"] = str(output) if output else None
+            self.stdout.write(json.dumps(job, ensure_ascii=False, indent=2))
+            return
+        video = job.get("video") or {}
+        lines = [
+            f"**Generated Video:** [Open in the studio]({job['links']['page']})",
+            "",
+            "**Generation Info:**",
+            f"- Prompt: {job['prompt']}",
+            f"- Duration: {video.get('duration') or job['seconds']:g} seconds",
+            f"- Mode: {job['mode']}",
+            f"- FPS: {video.get('fps') or catalog.FPS:g}",
+            f"- Cost: {job['cost_cny']} CNY",
+        ]
+        if output:
+            lines.append(f"- Save Path: {output}")
+        self.stdout.write("\n".join(lines))
 
     def _finish(
         self, mode: catalog.Mode, request: GenerationInput, result: runner.RunResult, as_json: bool
