@@ -68,6 +68,7 @@ def test_ark_journey(
     parts = page.locator("[data-chain-part]")
     expect(parts).to_have_count(2)
     player = page.locator("[data-chain-player]")
+    expect(page.locator("[data-chain-player][data-chain-ready]")).to_have_count(1)
     player.evaluate("v => { v.muted = true; v.play(); }")
     _wait_for_part(page, parts, 1)
     page.screenshot(path=str(artifacts / "ark-chain.png"), full_page=True)

@@ -9,8 +9,12 @@
   function show(next, play) {
     index = next;
     parts.forEach(function (part, i) { part.classList.toggle("playing", i === index); });
-    player.poster = parts[index].dataset.poster;
-    player.src = parts[index].dataset.src;
+    // Setting a source resets the player: only when it changes, so that the first
+    // part (already in the page) keeps playing if it was started before this ran.
+    if (player.getAttribute("src") !== parts[index].dataset.src) {
+      player.poster = parts[index].dataset.poster;
+      player.src = parts[index].dataset.src;
+    }
     if (play) { player.play().catch(function () { /* the browser may want a click first */ }); }
   }
 
@@ -24,4 +28,5 @@
     });
   });
   show(0, false);
+  player.dataset.chainReady = "1";
 })();
