@@ -34,6 +34,7 @@ from django.db import DatabaseError, OperationalError, transaction
 from django.db.models import Case, F, Q, Value, When, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
+from django_q.models import Schedule
 from django_q.tasks import async_task
 
 from generations import callbacks, gallery_totals, ledger, schedule, upstream_rate, webhooks
@@ -833,18 +834,8 @@ def recover() -> dict[str, int]:
     """Pick up what dead workers dropped. Safe to run any time, from anywhere."""
     now = _now()
     report = {"archives": 0, "unknown_submits": 0, "abandoned": 0, "stalled_uploads": 0}
-    # A download nobody holds (its worker died, or its task was lost) goes back to the
-    # workers; one handed out moments ago is left to the worker about to take it.
-    handed_out_before = now - timedelta(seconds=min(30.0, settings.ARCHIVE_LEASE_SECONDS))
-    stale_downloads = (
-        Generation.objects.filter(status=Status.DOWNLOADING)
-        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-        .filter(Q(next_action_at__isnull=True) | Q(next_action_at__lt=handed_out_before))
-    )
-    for generation_id in stale_downloads.values_list("pk", flat=True):
-        Generation.objects.filter(pk=generation_id).update(next_action_at=now)
-        enqueue_archive(generation_id)
-        report["archives"] += 1
+    # One handed out moments ago is left to the worker about to take it.
+    report["archives"] = requeue_downloads(grace=min(30.0, settings.ARCHIVE_LEASE_SECONDS))
     for generation in Generation.objects.filter(status=Status.SUBMITTING, lease_until__lt=now):
         # The worker died while sending: the task may exist upstream. Never resend
         # blindly: an Ark task can be looked for; any other is given up.
@@ -882,12 +873,55 @@ def recover() -> dict[str, int]:
     return report
 
 
+def requeue_downloads(*, grace: float) -> int:
+    """Hand back to the workers every download nobody holds (its worker died, or its
+    task was lost: a Redis broker forgets tasks a killed cluster had taken) and that
+    was last handed out more than `grace` seconds ago. A download handed out twice is
+    harmless: `archive` claims the job's lease, and the second copy finds it taken."""
+    now = _now()
+    handed_out_before = now - timedelta(seconds=grace)
+    stale = (
+        Generation.objects.filter(status=Status.DOWNLOADING)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .filter(Q(next_action_at__isnull=True) | Q(next_action_at__lt=handed_out_before))
+    )
+    ids = list(stale.values_list("pk", flat=True))
+    for generation_id in ids:
+        Generation.objects.filter(pk=generation_id).update(next_action_at=now)
+        enqueue_archive(generation_id)
+    return len(ids)
+
+
+SWEEPER = "studio sweeper"  # the schedule row; created by migration 0002
+
+
+def ensure_sweeper() -> None:
+    """Put the sweeper's schedule back if it went missing (deleted in the admin, or a
+    database restored without it): without it, dropped work waits for a dispatcher."""
+    Schedule.objects.get_or_create(
+        name=SWEEPER,
+        defaults={
+            "func": "generations.tasks.sweep",
+            "schedule_type": Schedule.MINUTES,
+            "minutes": 1,
+            "repeats": -1,
+        },
+    )
+
+
 def resume_at_worker_start(**_: object) -> None:
     """A worker that (re)starts resumes the pipeline at once instead of waiting for the
-    sweeper: after a crash, dispatchers come back within one lease."""
+    sweeper: after a crash, dispatchers come back within one lease, and downloads the
+    dead cluster had taken are handed out again."""
+    # The cluster's workers share their parent process: it names this start.
+    start = f"{os.uname().nodename}:{os.getppid()}"
     try:
-        # The cluster's workers share their parent process: it names this start.
-        kick(after_start=f"{os.uname().nodename}:{os.getppid()}")
+        # The first worker of this start does the cluster-wide part (the marker is swept
+        # with the kick markers after an hour).
+        if WorkerLease.acquire(f"kick:resume:{start}", uuid.uuid4().hex, 3600):
+            ensure_sweeper()
+            requeue_downloads(grace=0)
+        kick(after_start=start)
     except DatabaseError:
         log.warning("could not resume the pipeline at worker start; the sweeper will")
 

@@ -83,6 +83,12 @@ def _fresh_shared_state(settings) -> None:  # type: ignore[no-untyped-def]
         keys = list(client.scan_iter("jimeng:bucket:*"))
         if keys:
             client.delete(*keys)
+    if "redis" in settings.Q_CLUSTER:
+        # A Redis broker's queue is outside the database: tasks an earlier test queued
+        # (and nobody ran) would be taken by this test's worker or `run_queued`.
+        from django_q.brokers import get_broker
+
+        get_broker().purge_queue()
 
 
 @dataclass

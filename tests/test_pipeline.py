@@ -11,6 +11,7 @@ from decimal import Decimal
 import pytest
 from django.core.files.storage import default_storage
 from django.utils import timezone
+from django_q.models import Schedule
 
 from generations import ledger, pipeline
 from generations.jimeng.probe import probe
@@ -18,6 +19,9 @@ from generations.models import Generation, LedgerEntry, Status
 from tests import images
 from tests.cast import add_credential
 from tests.pipeline import FAST_PIPELINE, drive, frame, make_job
+from tests.queue import queued_tasks
+
+ARCHIVE = "generations.tasks.archive"
 
 
 @pytest.fixture
@@ -207,6 +211,31 @@ def test_archive_dropped_by_a_dead_worker_is_picked_up(studio) -> None:
     pipeline.archive(job.pk)
     job.refresh_from_db()
     assert job.status == Status.READY and _ledger(job) == ["reserve", "settle"]
+
+
+def test_a_worker_start_hands_out_downloads_its_dead_predecessor_had_taken(studio) -> None:
+    """A Redis broker forgets the tasks a killed cluster had taken off the queue: the
+    job sits in downloading, handed out a moment ago, held by nobody. The next start
+    hands it out again at once (not a minute later through the sweeper), once per
+    start, and puts back a sweeper schedule that went missing."""
+    job = make_job(studio.team)
+    while job.status != Status.DOWNLOADING:
+        pipeline.dispatch_round("d")
+        job.refresh_from_db()
+    Generation.objects.filter(pk=job.pk).update(next_action_at=timezone.now())
+    Schedule.objects.filter(name=pipeline.SWEEPER).delete()
+    queued_tasks()
+    assert pipeline.recover()["archives"] == 0  # the sweeper's grace: maybe just handed out
+
+    pipeline.resume_at_worker_start()
+    pipeline.resume_at_worker_start()  # a second worker of the same start
+
+    assert [t["args"] for t in queued_tasks() if t["func"] == ARCHIVE] == [(job.pk,)]
+    sweeper = Schedule.objects.get(name=pipeline.SWEEPER)
+    assert (sweeper.func, sweeper.minutes, sweeper.repeats) == ("generations.tasks.sweep", 1, -1)
+    pipeline.archive(job.pk)
+    job.refresh_from_db()
+    assert job.status == Status.READY
 
 
 def test_deadline_abandons_a_job(studio) -> None:
