@@ -770,6 +770,19 @@ class Generation(models.Model):
     def failure_reason(self) -> str:
         return failure_reason(self) if self.status == Status.FAILED else ""
 
+    @property
+    def sent_seed(self) -> int:
+        """The seed sent upstream: the one asked for, or the one drawn for a random one
+        (so that the video can be made again); -1 for models that pick their own."""
+        if self.seed == -1 and self.seed_used is not None and self.catalog_mode.takes_seed:
+            return self.seed_used
+        return self.seed
+
+    @property
+    def known_seed(self) -> int:
+        """The seed to show: the one the video was made with when known."""
+        return self.seed_used if self.seed_used is not None else self.seed
+
     def request_input(self, images_base64: tuple[str, ...]) -> GenerationInput:
         """The request this job makes upstream, with its images as given: their bytes
         in base64 when sending, placeholders when the request is only checked."""
@@ -777,7 +790,7 @@ class Generation(models.Model):
             prompt=self.prompt,
             seconds=catalog.AUTO_DURATION if self.auto_length else self.seconds,
             aspect_ratio=self.aspect_ratio or None,
-            seed=self.seed,
+            seed=self.sent_seed,
             images_base64=images_base64,
             image_urls=tuple(self.image_urls),
             image_ratios=tuple(

@@ -37,7 +37,15 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from generations import callbacks, gallery_totals, ledger, schedule, upstream_rate, webhooks
+from generations import (
+    callbacks,
+    gallery_totals,
+    held_frames,
+    ledger,
+    schedule,
+    upstream_rate,
+    webhooks,
+)
 from generations.jimeng import catalog, runner
 from generations.jimeng.client import ArkClient, TaskStatus
 from generations.jimeng.errors import JimengError
@@ -446,7 +454,8 @@ def _apply_result(generation: Generation, result: Any, mine: Any) -> None:
             video_url=result.video_url,
             last_frame_url=result.last_frame_url or "",
             tokens_used=result.completion_tokens,
-            seed_used=result.seed,
+            # The seed the upstream reports it used (Ark); else the one we sent stays.
+            **({"seed_used": result.seed} if result.seed is not None else {}),
             aigc_meta_tagged=result.aigc_meta_tagged,
             next_action_at=_now(),  # for a download: when it was last handed to a worker
             **common,
@@ -928,5 +937,8 @@ def resume_at_worker_start(**_: object) -> None:
 
 def sweep() -> dict[str, int]:
     report = recover()
+    # Frames kept for a form that came back with an error live a day; looked at hourly.
+    if WorkerLease.acquire("sweep:held-frames", uuid.uuid4().hex, 3600):
+        report["held_frames_removed"] = held_frames.purge()
     report["dispatchers_started"] = kick()
     return report

@@ -14,7 +14,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import pipeline
+from generations import held_frames, pipeline
 from generations.models import CredentialKind, EntryKind, Generation, LedgerEntry, ShareLink, Status
 from tests import images
 from tests.cast import add_credential, post_generate
@@ -166,7 +166,10 @@ def test_quota_refusal_says_whats_left_and_creates_nothing(keyed) -> None:
     page = response.content.decode()
     assert response.status_code == 400 and "Not enough quota" in page and "2.00 CNY" in page
     assert not Generation.objects.exists() and not LedgerEntry.objects.exists()
-    assert media_files() == before
+    # Only the frame is kept, for the next try (held_frames.py), in the member's folder.
+    member = keyed.users["member"]
+    added = media_files() - before
+    assert added and all(n.startswith(f"held/{keyed.team.pk}/{member.pk}/") for n in added)
 
 
 def test_gateway_models_appear_only_with_a_gateway_key(keyed) -> None:
@@ -237,6 +240,60 @@ def test_status_endpoint_reports_only_this_teams_jobs(keyed) -> None:
     )
     assert [job["id"] for job in data["jobs"]] == [mine.pk]
     assert data["jobs"][0]["status"] == "queued" and data["jobs"][0]["can_cancel"] is True
+
+
+def test_the_card_tells_the_upstreams_state_and_an_eta_it_learned(keyed, settings) -> None:
+    settings.POLL_EXPECTED_SECONDS = 40
+    job = make_job(keyed.team)
+    client = keyed.client("viewer")
+
+    def status() -> dict:
+        url = reverse("jobs-status", args=["team-a"])
+        return client.get(url, {"ids": job.pk}).json()["jobs"][0]
+
+    queued = status()
+    assert (queued["upstream_note"], queued["submitted_at"]) == ("", None)
+    assert queued["expected_seconds"] == 40  # nothing learned yet: the setting
+    sent_at = timezone.now() - timedelta(seconds=5)
+    Generation.objects.filter(pk=job.pk).update(
+        status=Status.SUBMITTED, upstream_status="in_queue", submitted_at=sent_at
+    )
+    waiting = status()
+    assert waiting["upstream_note"] == "waiting in the upstream's queue"
+    assert waiting["submitted_at"] == sent_at.isoformat()
+    Generation.objects.filter(pk=job.pk).update(
+        status=Status.GENERATING, upstream_status="generating"
+    )
+    assert status()["upstream_note"] == "the upstream is rendering it"
+    page = client.get(reverse("studio", args=["team-a"])).content.decode()
+    assert 'data-expected="40"' in page and "the upstream is rendering it" in page
+    assert "usually ready in about %s" in page  # the words the page's script fills in
+
+    # Once jobs of this kind have finished, the estimate is what they took.
+    finished = timezone.now() - timedelta(seconds=1)
+    for took in (12, 13, 14, 15, 16):
+        done = make_job(keyed.team)
+        mark_ready(done)
+        Generation.objects.filter(pk=done.pk).update(
+            submitted_at=finished - timedelta(seconds=took),
+            upstream_running_at=finished,
+            upstream_done_at=finished,
+        )
+    from django.core.cache import cache
+
+    cache.clear()
+    assert 12 <= status()["expected_seconds"] <= 16
+    mark_ready(job)
+    assert status()["expected_seconds"] is None and status()["upstream_note"] == ""
+
+
+def test_the_demo_expects_jobs_to_take_what_the_emulator_takes(settings) -> None:
+    from generations.management.commands.demo import emulator_seconds
+
+    settings.SANDBOX_GENERATION_SECONDS, settings.SANDBOX_GENERATION_SECONDS_MAX = 20, 20
+    assert emulator_seconds() == 20
+    settings.SANDBOX_GENERATION_SECONDS, settings.SANDBOX_GENERATION_SECONDS_MAX = 4, 12
+    assert emulator_seconds() == 8
 
 
 def test_job_page_shows_parameters_and_request_id(keyed) -> None:
@@ -452,3 +509,102 @@ def test_outsiders_cannot_share_another_teams_videos(keyed) -> None:
         reverse("share-create", args=["team-b"]), {"generations": [str(job.pk)]}
     )
     assert not ShareLink.objects.exists()
+
+
+# --- the form as it was -------------------------------------------------------------
+
+
+def _hidden(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    return found.group(1) if found else ""
+
+
+def test_after_a_submit_the_form_comes_back_as_it_was(keyed) -> None:
+    client = keyed.client("member")
+    response = post_generate(
+        client,
+        mode="i2v_first_720p",
+        prompt="a lighthouse at dusk",
+        duration="10",
+        seed="-1",
+        first_image=_upload(images.solid(1280, 720)),
+    )
+    job = Generation.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/t/team-a/?from={job.pk}&keep=1"
+    page = client.get(response["Location"]).content.decode()
+    assert 'value="i2v_first_720p" selected' in page
+    assert "a lighthouse at dusk</textarea>" in page
+    assert _hidden(page, "reuse_images_from") == str(job.pk)
+    assert re.search(r'name="seed" value="-1"', page)  # a random seed stays random
+    assert f"Job #{job.pk} queued." in page and f"job-{job.pk}" in page
+
+
+def test_after_a_refusal_the_frames_are_kept_and_need_no_new_upload(keyed) -> None:
+    keyed.team.quota_cny = Decimal("2.00")
+    keyed.team.save()
+    client = keyed.client("member")
+    frame = images.solid(1280, 720, colour=(200, 40, 40))
+    response = post_generate(
+        client, mode="i2v_first_720p", prompt="a red room", first_image=_upload(frame, "red.jpg")
+    )
+    page = response.content.decode()
+    token = _hidden(page, "held_frames")
+    assert response.status_code == 400 and token
+    assert "Kept from your last try" in page and "red.jpg" in page
+    assert "a red room</textarea>" in page
+
+    # Another member cannot use the token; the page does not show them the frame.
+    other = post_generate(
+        keyed.client("admin"), mode="i2v_first_720p", prompt="x", held_frames=token
+    )
+    assert other.status_code == 400 and "red.jpg" not in other.content.decode()
+
+    keyed.team.quota_cny = None
+    keyed.team.save()
+    response = post_generate(client, mode="i2v_first_720p", prompt="a red room", held_frames=token)
+    assert response.status_code == 302
+    image = Generation.objects.get().images.get()
+    with default_storage.open(image.original.name) as handle:
+        assert handle.read() == frame
+    assert image.original_name == "red.jpg"
+    member = keyed.users["member"].pk
+    assert not [n for n in media_files() if n.startswith(f"held/{keyed.team.pk}/{member}/{token}")]
+
+
+def test_a_new_upload_replaces_a_kept_frame(keyed) -> None:
+    keyed.team.quota_cny = Decimal("2.00")
+    keyed.team.save()
+    client = keyed.client("member")
+    first = post_generate(
+        client, mode="i2v_first_720p", prompt="", first_image=_upload(images.solid(800, 600))
+    )
+    token = _hidden(first.content.decode(), "held_frames")
+    newer = images.solid(1024, 768, colour=(10, 200, 10))
+    again = post_generate(
+        client,
+        mode="i2v_first_720p",
+        prompt="",
+        held_frames=token,
+        first_image=_upload(newer, "green.png"),
+    )
+    assert _hidden(again.content.decode(), "held_frames") == token
+    (kept,) = held_frames.held(keyed.team.pk, keyed.users["member"].pk, token)
+    with default_storage.open(kept.name) as handle:
+        assert handle.read() == newer
+    assert kept.original_name == "green.png"
+
+
+def test_kept_frames_are_purged_after_a_day(keyed) -> None:
+    held_frames.purge(timezone.now() + timedelta(days=2))  # what earlier tests left
+    keyed.team.quota_cny = Decimal("2.00")
+    keyed.team.save()
+    post_generate(
+        keyed.client("member"),
+        mode="i2v_first_720p",
+        prompt="",
+        first_image=_upload(images.solid(800, 600)),
+    )
+    assert held_frames.purge() == 0
+    assert held_frames.purge(timezone.now() + timedelta(days=1, minutes=1)) == 2
+    assert not [n for n in media_files() if n.startswith("held/")]

@@ -3,12 +3,16 @@ request builder, with messages in the user's language."""
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
 from django import forms
+from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.translation import gettext_lazy as _
 
+from generations import held_frames as holding
 from generations.forms import set_choices
 from generations.frames import (
     Frame,
@@ -187,12 +191,24 @@ class GenerateForm(forms.Form):
     )
     last_image_url = forms.CharField(label=_("…or last frame URL"), required=False, max_length=1000)
     reuse_images_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    # Frames uploaded with an earlier try that came back with an error (held_frames.py).
+    held_frames = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
     # Extend: the first frame is the last frame of this ready job.
     extend_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, team: Team, modes: list[catalog.Mode], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        team: Team,
+        modes: list[catalog.Mode],
+        user_id: int | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.team = team
+        self.user_id = user_id
+        # Frames fitted from this request's uploads: kept for the next try on an error.
+        self.uploaded: list[Frame] = []
         self.modes = {mode.name: mode for mode in modes}
         set_choices(self, "mode", _mode_choices(modes))
         self.frames: list[Frame] = []
@@ -213,6 +229,28 @@ class GenerateForm(forms.Form):
             return ""
         return url
 
+    @cached_property
+    def held(self) -> dict[int, holding.HeldFrame]:
+        """Frames kept from an earlier try of this member, by position."""
+        if self.user_id is None:
+            return {}
+        token = str(self.data.get("held_frames", "")) if self.is_bound else ""
+        found = holding.held(self.team.pk, self.user_id, token)
+        return {frame.position: frame for frame in found}
+
+    def _held_frame(self, position: int, mode: catalog.Mode) -> Frame | None:
+        kept = self.held.get(position)
+        if kept is None or position >= mode.max_images:
+            return None  # a mode without images ignores them (they stay for a switch back)
+        with default_storage.open(kept.name, "rb") as handle:
+            data = handle.read()
+        upload = SimpleUploadedFile(kept.original_name or kept.name, data)
+        try:
+            fitted = fit_image(data)
+        except ImageRejected:
+            return None
+        return frame_from_upload(position, upload, fitted, mode)
+
     def _frames(self, mode: catalog.Mode) -> tuple[list[Frame], list[str]]:
         frames, urls = [], []
         for position, (file_field, url_field) in enumerate(
@@ -227,9 +265,15 @@ class GenerateForm(forms.Form):
                 except ImageRejected as rejection:
                     self.add_error(file_field, IMAGE_MESSAGES[rejection.code])
                     continue
-                frames.append(frame_from_upload(position, upload, fitted, mode))
+                frame = frame_from_upload(position, upload, fitted, mode)
+                self.uploaded.append(frame)
+                frames.append(frame)
             elif url:
                 urls.append(url)
+            else:
+                kept = self._held_frame(position, mode)
+                if kept is not None:
+                    frames.append(kept)
         if not frames and not urls:
             frames = self._earlier_frames()
         return frames, urls

@@ -169,6 +169,11 @@ class Mode:
         return self.provider == Provider.ARK
 
     @property
+    def takes_seed(self) -> bool:
+        """Whether we may send a seed (the later Seedance models pick their own)."""
+        return self.ark is None or self.ark.seed
+
+    @property
     def takes_resolution(self) -> bool:
         return bool(self.resolutions)
 

@@ -4,6 +4,7 @@ submits, polls and archives."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 from datetime import date, timedelta
@@ -20,7 +21,7 @@ from generations import gallery_totals, pipeline
 from generations.errors import Refused
 from generations.frames import Frame, frames_from_generation
 from generations.jimeng import catalog
-from generations.jimeng.payload import GenerationInput, build_body
+from generations.jimeng.payload import SEED_MAX, GenerationInput, build_body
 from generations.ledger import reserve
 from generations.models import (
     Credential,
@@ -101,6 +102,10 @@ def start_generation(
         raise Refused(_("Add an upstream key for this mode on the Keys page first."))
     offer = quote(mode, request)
     now = timezone.now()
+    asked_random = request.seed == -1
+    seed_used = _seed_to_send(mode, request.seed)
+    if seed_used is not None:
+        request = dataclasses.replace(request, seed=seed_used)  # as sent, in the params
     with transaction.atomic():
         generation = Generation.objects.create(
             team=team,
@@ -118,7 +123,8 @@ def start_generation(
             draft=request.draft,
             references=request.references,
             aspect_ratio=request.aspect_ratio or "",
-            seed=request.seed,
+            seed=-1 if seed_used is not None and asked_random else request.seed,
+            seed_used=seed_used,
             resolution=request.resolution or "",
             template_id=request.template_id or "",
             camera_strength=request.camera_strength or "",
@@ -141,6 +147,15 @@ def start_generation(
     _kick_later()
     log.info("job created", extra={"job": generation.pk, "team": team.pk})
     return generation
+
+
+def _seed_to_send(mode: catalog.Mode, asked: int) -> int | None:
+    """The seed a job sends: the one asked for, or a random one drawn here and recorded,
+    so that "Reuse settings" makes the same video. None when the model picks its own
+    (its answer tells which it used)."""
+    if not mode.takes_seed:
+        return None
+    return asked if asked != -1 else secrets.randbelow(SEED_MAX + 1)
 
 
 def _store_frames(generation: Generation, frames: list[Frame]) -> None:

@@ -7,14 +7,14 @@ from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations import media, pipeline
+from generations import held_frames, media, pipeline
 from generations.access import TeamAccess, team_view
 from generations.errors import Refused
 from generations.forms.generate import GenerateForm, duration_label
@@ -22,6 +22,7 @@ from generations.jimeng import catalog
 from generations.jimeng.payload import GenerationInput
 from generations.mode_names import mode_label
 from generations.models import Generation, ImageRole, Price, Role, Status
+from generations.progress import progress
 from generations.reasons import failure_reason
 from generations.services.jobs import (
     available_modes,
@@ -46,6 +47,7 @@ def _step(status: str) -> int:
 def job_json(generation: Generation, slug: str) -> dict[str, Any]:
     ready = generation.status == Status.READY
     return {
+        **progress(generation),
         "id": generation.pk,
         "status": generation.status,
         "status_label": str(Status(generation.status).label),
@@ -148,7 +150,9 @@ def _initial(access: TeamAccess, query: dict[str, str]) -> dict[str, Any]:
         "draft": source.draft,
         "references": source.references,
         "aspect_ratio": source.aspect_ratio,
-        "seed": source.seed,
+        # After a submit the form keeps what was asked (a random seed stays random);
+        # "Reuse settings" makes the same video again, with the seed that was sent.
+        "seed": source.seed if query.get("keep") else source.sent_seed,
         "resolution": source.resolution,
         "template_id": source.template_id,
         "camera_strength": source.camera_strength,
@@ -158,19 +162,43 @@ def _initial(access: TeamAccess, query: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _hold_frames(form: GenerateForm, access: TeamAccess, user_id: int, post: QueryDict) -> None:
+    """The form comes back with an error: keep the frames uploaded with it (and those
+    kept from before) under a token the form carries, so they need not be picked again."""
+    token = str(form.data.get("held_frames", ""))
+    if form.uploaded:
+        token = held_frames.hold(access.team.pk, user_id, form.uploaded, token)
+    if held_frames.held(access.team.pk, user_id, token):
+        data = post.copy()
+        data["held_frames"] = token
+        form.data = data
+        form.__dict__.pop("held", None)  # read again with the new token
+
+
 @team_view(Role.VIEWER, post=Role.MEMBER)
 def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     modes = available_modes(access.team)
+    user_id = int(request.user.pk or 0)  # signed in: team_view sees to it
     if request.method == "POST":
-        form = GenerateForm(request.POST, request.FILES, team=access.team, modes=modes)
+        form = GenerateForm(
+            request.POST, request.FILES, team=access.team, modes=modes, user_id=user_id
+        )
         if form.is_valid() and form.request_input is not None:
             try:
                 generation = start_from_form(form, user=request.user)
             except Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
-                messages.success(request, _("Job #%(id)s queued.") % {"id": generation.pk})
-                return redirect("studio", slug=access.team.slug)
+                held_frames.release(access.team.pk, user_id, request.POST.get("held_frames", ""))
+                messages.success(
+                    request,
+                    _("Job #%(id)s queued.") % {"id": generation.pk},
+                    extra_tags=f"job-{generation.pk}",  # removed when the job finishes
+                )
+                # The form comes back as it was, its frames taken from the job.
+                url = reverse("studio", args=[access.team.slug])
+                return redirect(f"{url}?from={generation.pk}&keep=1")
+        _hold_frames(form, access, user_id, request.POST)
         status = 400
     else:
         form = GenerateForm(
@@ -190,6 +218,11 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         .filter(pk=form["extend_from"].value() or 0)
         .first(),
         "usage": access.team.usage(),
+        "held": [
+            (frame, media.signed_url(frame.name))
+            for frame in form.held.values()
+            if frame.position < 2
+        ],
     }
     return render(request, "studio/generate.html", context, status=status if form.errors else 200)
 
@@ -245,7 +278,17 @@ def jobs_status(request: HttpRequest, access: TeamAccess) -> JsonResponse:
         Generation.objects.filter(pk__in=ids)
         .order_by()
         .only(
-            "pk", "status", "created_at", "finished_at", "failure_code", "failure_detail", "team_id"
+            "pk",
+            "status",
+            "created_at",
+            "finished_at",
+            "failure_code",
+            "failure_detail",
+            "team_id",
+            "mode",
+            "seconds",
+            "submitted_at",
+            "upstream_status",
         )
     )
     mine = [job for job in jobs if job.team_id == access.team.pk]

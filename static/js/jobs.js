@@ -15,6 +15,19 @@
     return (minutes ? minutes + "m " : "") + (seconds % 60) + "s";
   }
 
+  // "usually ready in about N s", counted from the submit, from what such jobs take.
+  function eta(card, now) {
+    var expected = Number(card.dataset.expected);
+    if (card.dataset.terminal || !expected) { return ""; }
+    var submitted = Date.parse(card.dataset.submitted || "");
+    if (isNaN(submitted)) {
+      return (container.dataset.etaUnsent || "").replace("%s", formatElapsed(expected));
+    }
+    var left = expected - (now - submitted) / 1000;
+    if (left < 1) { return container.dataset.etaLate || ""; }
+    return (container.dataset.etaText || "").replace("%s", formatElapsed(left));
+  }
+
   function tick() {
     var now = Date.now();
     cards().forEach(function (card) {
@@ -22,6 +35,8 @@
       var finished = card.dataset.finished ? Date.parse(card.dataset.finished) : now;
       var el = card.querySelector("[data-elapsed]");
       if (el && !isNaN(created)) { el.textContent = formatElapsed((finished - created) / 1000); }
+      var etaEl = card.querySelector("[data-eta]");
+      if (etaEl) { etaEl.textContent = eta(card, now); }
     });
   }
 
@@ -45,12 +60,20 @@
     card.dataset.status = job.status;
     card.dataset.terminal = job.terminal ? "1" : "";
     if (job.finished_at) { card.dataset.finished = job.finished_at; }
+    card.dataset.expected = job.expected_seconds || "";
+    card.dataset.submitted = job.submitted_at || "";
+    var upstream = card.querySelector("[data-upstream]");
+    if (upstream) { upstream.textContent = job.upstream_note || ""; }
     var label = card.querySelector("[data-status-label]");
     label.textContent = job.status_label;
     label.className = "badge status-" + job.status;
     paintSteps(card, job.status, job.step >= 0 ? job.step : stepOf(card.dataset.status));
     var failure = card.querySelector("[data-failure]");
     if (failure) { failure.textContent = job.failure || ""; }
+    if (job.terminal) {
+      // "Job #N queued." has said what it had to say once the job is over.
+      document.querySelectorAll(".message.job-" + job.id).forEach(function (el) { el.remove(); });
+    }
     var cancel = card.querySelector("[data-cancel]");
     if (cancel) { cancel.hidden = !job.can_cancel; }
     if (job.status === "ready" && !wasReady && job.poster_url) {

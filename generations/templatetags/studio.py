@@ -1,0 +1,18 @@
+"""Template helpers of the studio's pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+from generations.models import Generation
+from generations.progress import progress as job_progress
+
+register = template.Library()
+
+
+@register.filter
+def progress(job: Generation) -> dict[str, Any]:
+    """`{% with state=job|progress %}`: the running job's note and expected time."""
+    return job_progress(job)
