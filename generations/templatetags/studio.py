@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.utils.translation import gettext as _
 
 from generations.models import Generation
 from generations.progress import progress as job_progress
@@ -16,3 +17,11 @@ register = template.Library()
 def progress(job: Generation) -> dict[str, Any]:
     """`{% with state=job|progress %}`: the running job's note and expected time."""
     return job_progress(job)
+
+
+@register.filter
+def secs(value: Any) -> str:
+    """A length in seconds, as people read it in their language ("5 s", "5 秒")."""
+    if value is None or value == "":
+        return ""
+    return str(_("%(n)s s") % {"n": value})

@@ -60,7 +60,14 @@ def team_detail(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         "usage": usage,
         "days": spend_by_day(team, usage.period),
         "members": [
-            (m, RoleForm(manager_role=access.role, initial={"role": m.role})) for m in members
+            # One role form per member: ids of their own, apart from the invite form's.
+            (
+                m,
+                RoleForm(
+                    manager_role=access.role, initial={"role": m.role}, auto_id=f"member-{m.pk}-%s"
+                ),
+            )
+            for m in members
         ],
         "invitations": team.invitations.pending() if access.can_manage else [],
         "invite_form": InviteForm(manager_role=access.role) if access.can_manage else None,
