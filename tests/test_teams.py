@@ -13,7 +13,7 @@ from django.utils import timezone
 from generations.errors import Refused
 from generations.models import Invitation, Membership, Role, Team
 from generations.services import teams
-from tests.cast import make_user
+from tests.cast import PASSWORD, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -211,3 +211,79 @@ def test_viewer_may_leave(cast) -> None:
     response = cast.client("viewer").post(reverse("team-leave", args=["team-a"]))
     assert response.status_code == 302
     assert not Membership.objects.filter(team=cast.team, user=cast.viewer).exists()
+
+
+# --- invitations for people who are signed out -----------------------------------------
+
+NEW_PASSWORD = "a-long-enough-pass-phrase-42"
+
+
+def _links(page: str) -> list[str]:
+    return [href.replace("&amp;", "&") for href in re.findall(r'href="([^"]+)"', page)]
+
+
+def test_a_signed_out_visitor_sees_which_team_invites_them(cast) -> None:
+    path = _invite(cast, role="viewer")
+    response = Client().get(path)
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "Join Team A" in page and "as Viewer" in page
+    carried = f"?next={path}"
+    links = _links(page)
+    # The card's buttons and the top bar's both carry the invitation.
+    assert links.count(f"/accounts/signup/{carried}") == 2
+    assert links.count(f"/accounts/login/{carried}") == 2
+    assert "Accept invitation" not in page
+
+
+def test_a_signed_out_post_joins_nobody_and_asks_to_sign_in(cast) -> None:
+    path = _invite(cast)
+    response = Client().post(path)
+    assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert Membership.objects.filter(team=cast.team).count() == 4
+
+
+def test_signing_up_from_an_invitation_comes_back_to_it(cast) -> None:
+    path = _invite(cast, role="member")
+    client = Client()
+    form = client.get(reverse("signup"), {"next": path}).content.decode()
+    assert "You are invited to Team A as Member" in form
+    assert f'name="next" value="{path}"' in form
+    response = client.post(
+        reverse("signup"),
+        {
+            "username": "invitee",
+            "email": "invitee@example.com",
+            "password1": NEW_PASSWORD,
+            "password2": NEW_PASSWORD,
+            "next": path,
+        },
+    )
+    assert response.status_code == 302 and response["Location"] == path
+    assert "Accept invitation" in client.get(path).content.decode()
+    client.post(path)
+    assert Membership.objects.get(team=cast.team, user__username="invitee").role == Role.MEMBER
+
+
+def test_signing_in_from_an_invitation_comes_back_to_it(cast) -> None:
+    path = _invite(cast)
+    make_user("returning")
+    client = Client()
+    login = client.get(reverse("login"), {"next": path}).content.decode()
+    assert "You are invited to Team A" in login
+    assert f"/accounts/signup/?next={path}" in _links(login)
+    response = client.post(
+        reverse("login"), {"username": "returning", "password": PASSWORD, "next": path}
+    )
+    assert response.status_code == 302 and response["Location"] == path
+
+
+def test_no_invitation_is_named_for_other_or_spent_links(cast) -> None:
+    client = Client()
+    plain = client.get(reverse("login"), {"next": "/teams/"}).content.decode()
+    unknown = client.get(reverse("login"), {"next": "/invite/nope/"}).content.decode()
+    assert "You are invited" not in plain and "You are invited" not in unknown
+    path = _invite(cast)
+    Invitation.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+    assert "You are invited" not in client.get(reverse("signup"), {"next": path}).content.decode()
+    assert Client().get(path).status_code == 410

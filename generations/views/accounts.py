@@ -4,6 +4,7 @@ per account and address); sign-up never tells whether an email is registered."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.contrib import messages
 from django.contrib.auth import login
@@ -11,6 +12,7 @@ from django.contrib.auth import views as auth_views
 from django.core.mail import send_mail
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.urls import Resolver404, resolve
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
@@ -22,6 +24,7 @@ from generations.account_throttle import (
     sign_up_window,
 )
 from generations.forms.accounts import PasswordResetRequestForm, SignInForm, SignUpForm
+from generations.models import Invitation
 
 
 def safe_next(request: HttpRequest, default: str = "home") -> str:
@@ -31,6 +34,19 @@ def safe_next(request: HttpRequest, default: str = "home") -> str:
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     )
     return target if target and allowed else default
+
+
+def _invitation(request: HttpRequest) -> Invitation | None:
+    """The open invitation the visitor came from, when `next` leads back to one."""
+    target = safe_next(request, "")
+    try:
+        match = resolve(urlsplit(target).path) if target else None
+    except Resolver404:
+        return None
+    if match is None or match.url_name != "invitation-accept":
+        return None
+    invitation = Invitation.find(match.kwargs.get("token", ""))
+    return invitation if invitation is not None and invitation.state == "pending" else None
 
 
 def _too_many(form: Any, minutes: int) -> None:
@@ -61,7 +77,7 @@ def sign_up(request: HttpRequest) -> HttpResponse:
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
                 messages.success(request, _("Welcome! Create a team, or open an invitation link."))
                 return redirect(safe_next(request, "team-list"))
-    context = {"form": form, "next": safe_next(request, "")}
+    context = {"form": form, "next": safe_next(request, ""), "invitation": _invitation(request)}
     return render(request, "accounts/signup.html", context, status=status)
 
 
@@ -104,7 +120,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         else:
             per_account.hit(pair)
             per_address.hit(address)
-    context = {"form": form, "next": safe_next(request, "")}
+    context = {"form": form, "next": safe_next(request, ""), "invitation": _invitation(request)}
     return render(request, "accounts/login.html", context, status=status)
 
 

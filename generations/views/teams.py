@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -167,8 +168,9 @@ def invitation_revoke(request: HttpRequest, access: TeamAccess, invitation_id: i
     return redirect("team-detail", slug=access.team.slug)
 
 
-@signed_in_view
 def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
+    """The page an invitation link opens. Someone signed out sees which team invites
+    them and signs in or up from here, the invitation carried through both."""
     invitation = Invitation.find(token)
     if invitation is None:
         return render(
@@ -177,6 +179,8 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
             {"problem": _("This invitation link is not valid.")},
             status=404,
         )
+    if not request.user.is_authenticated and request.method == "POST":
+        return redirect_to_login(request.path)
     if request.method == "POST":
         try:
             invitations.accept_invitation(invitation=invitation, user=request.user)
@@ -193,9 +197,10 @@ def invitation_accept(request: HttpRequest, token: str) -> HttpResponse:
         None if invitation.state == "pending" else invitations.invitation_problem(invitation.state)
     )
     status = 200 if problem is None else 410
-    return render(
-        request,
-        "teams/invitation.html",
-        {"invitation": invitation, "problem": problem},
-        status=status,
-    )
+    context = {"invitation": invitation, "problem": problem, "next": request.path}
+    return render(request, "teams/invitation.html", context, status=status)
+
+
+# Anyone with the link may see whose invitation it is; accepting takes an account.
+invitation_accept.required_role = None  # type: ignore[attr-defined]
+invitation_accept.post_role = "signed_in"  # type: ignore[attr-defined]
