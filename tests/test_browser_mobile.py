@@ -1,0 +1,208 @@
+"""Every page fits a phone: at 360, 390 and 430 px wide nothing scrolls sideways, in
+real Chromium. Each page is also photographed at desktop and phone width into
+tests/artifacts/pages/, for a look before a release."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.urls import URLPattern, reverse
+from django.utils import timezone
+from playwright.sync_api import Browser, BrowserContext
+
+from generations import urls as studio_urls
+from generations import webhooks
+from generations.models import ApiToken, Generation, Status
+from generations.services.invitations import invite
+from generations.services.sharing import create_share
+from tests.cast import PASSWORD, add_credential
+from tests.pipeline import make_job, mark_ready
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+PHONE_WIDTHS = (360, 390, 430)
+PHONE, DESKTOP = {"width": 390, "height": 844}, {"width": 1280, "height": 900}
+
+# Addresses that are not pages: actions (POST), JSON, media, callbacks and redirects.
+NOT_PAGES = {
+    "healthz",
+    "readyz",
+    "set_language",
+    "logout",
+    "password_reset_confirm",  # needs a mailed token; the same template as password_change
+    "password_reset_complete",
+    "password_change_done",
+    "media",
+    "public-media",
+    "ark-callback",
+    "estimate",
+    "jobs-status",
+    "job-cancel",
+    "job-retry",
+    "job-final",
+    "job-media",
+    "share-create",
+    "share-revoke",
+    "team-leave",
+    "member-role",
+    "member-remove",
+    "invitation-create",
+    "invitation-revoke",
+    "api-token-revoke",
+    "api-webhook-delete",
+    "api-webhook-ping",
+    "api-delivery-resend",
+    "credential-test",
+    "credential-default",
+    "credential-delete",
+}
+
+
+@dataclass(frozen=True)
+class Visit:
+    name: str  # the URL's name
+    path: str
+    who: str  # a cast role, or "anonymous"
+    label: str = ""
+
+    @property
+    def slug(self) -> str:
+        return self.label or self.name
+
+
+def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
+    """A team with something on every page: jobs in each state (one with a long
+    unbroken prompt), a chain, a share link, an invitation, a token, a webhook."""
+    credential = add_credential(cast.team)
+    long_prompt = "a_very_long_unbroken_prompt_" * 12 + " 一只纸船漂过河流" * 6
+    ready = mark_ready(make_job(cast.team, prompt=long_prompt, user=cast.member, seed=42))
+    follow = mark_ready(make_job(cast.team, "i2v_first_720p", user=cast.member))
+    Generation.objects.filter(pk=follow.pk).update(extends=ready)
+    failed = make_job(cast.team, user=cast.member)
+    Generation.objects.filter(pk=failed.pk).update(
+        status=Status.FAILED, failure_code="50413", finished_at=timezone.now()
+    )
+    make_job(cast.team, user=cast.member)  # queued
+    link = create_share(
+        team=cast.team, user=cast.owner, generation_ids=[ready.pk], title="Phone", expires_at=None
+    )
+    owner = cast.team.memberships.get(user=cast.owner)
+    _invitation, token = invite(actor=owner, role="member", email="")
+    ApiToken.issue(team=cast.team, user=cast.owner, name="a script with a long name " * 3)
+    webhooks.add(
+        team=cast.team,
+        url="https://hooks.example.com/" + "deep/" * 20 + "jimeng",
+        events=["job.ready"],
+        user=cast.owner,
+    )
+    slug = cast.team.slug
+    team = {"slug": slug}
+    return [
+        Visit("home", reverse("home"), "owner"),
+        Visit("team-list", reverse("team-list"), "owner"),
+        Visit("studio", reverse("studio", kwargs=team), "owner"),
+        Visit("studio", reverse("studio", kwargs=team), "viewer", "studio-viewer"),
+        Visit("job-detail", reverse("job-detail", args=[slug, ready.pk]), "owner"),
+        Visit("job-detail", reverse("job-detail", args=[slug, failed.pk]), "owner", "job-failed"),
+        Visit("job-chain", reverse("job-chain", args=[slug, follow.pk]), "owner"),
+        Visit("gallery", reverse("gallery", kwargs=team), "owner"),
+        Visit("share-list", reverse("share-list", kwargs=team), "owner"),
+        Visit("team-detail", reverse("team-detail", kwargs=team), "owner"),
+        Visit("api-tokens", reverse("api-tokens", kwargs=team), "owner"),
+        Visit("api-webhooks", reverse("api-webhooks", kwargs=team), "owner"),
+        Visit("credential-list", reverse("credential-list", kwargs=team), "owner"),
+        Visit("credential-create", reverse("credential-create", kwargs=team), "owner"),
+        Visit("credential-edit", reverse("credential-edit", args=[slug, credential.pk]), "owner"),
+        Visit("password_change", reverse("password_change"), "owner"),
+        Visit("login", reverse("login"), "anonymous"),
+        Visit("signup", reverse("signup"), "anonymous"),
+        Visit("password_reset", reverse("password_reset"), "anonymous"),
+        Visit("password_reset_done", reverse("password_reset_done"), "anonymous"),
+        Visit("invitation-accept", reverse("invitation-accept", args=[token]), "anonymous"),
+        Visit("public-share", reverse("public-share", args=[link.key]), "anonymous"),
+        Visit("public-share", reverse("public-share", args=["gone"]), "anonymous", "share-gone"),
+    ]
+
+
+def _context(browser: Browser, base: str, who: str, viewport: dict[str, int]) -> BrowserContext:
+    context = browser.new_context(viewport=viewport, base_url=base)  # type: ignore[arg-type]
+    if who != "anonymous":
+        page = context.new_page()
+        page.goto("/accounts/login/")
+        page.fill("#id_username", who)
+        page.fill("#id_password", PASSWORD)
+        page.click("main form button[type=submit]")
+        page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        page.close()
+    return context
+
+
+def _overflow(page) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """How wide the page is against the window, and what sticks out if it is wider."""
+    return page.evaluate(
+        """() => {
+          const width = window.innerWidth;
+          const wide = [...document.querySelectorAll('body *')]
+            .filter(el => el.getBoundingClientRect().right > width + 1)
+            .slice(0, 5)
+            .map(el => el.tagName.toLowerCase() + (el.className ? '.' + el.className : ''));
+          return {scroll: document.documentElement.scrollWidth, width, wide};
+        }"""
+    )
+
+
+def _page_names() -> set[str]:
+    """Every named address of the studio that is a page."""
+    named = {
+        pattern.name
+        for pattern in studio_urls.urlpatterns
+        if isinstance(pattern, URLPattern) and pattern.name
+    }
+    return named - NOT_PAGES
+
+
+def test_every_page_fits_a_phone(live_server, browser: Browser, cast, artifacts) -> None:
+    visits = _world(cast)
+    assert {visit.name for visit in visits} == _page_names()  # a new page is visited too
+    shots = artifacts / "pages"
+    shots.mkdir(exist_ok=True)
+    problems = []
+    by_who: dict[str, list[Visit]] = {}
+    for visit in visits:
+        by_who.setdefault(visit.who, []).append(visit)
+    for who, mine in by_who.items():
+        for viewport_name, viewport in (("mobile", PHONE), ("desktop", DESKTOP)):
+            context = _context(browser, live_server.url, who, viewport)
+            page = context.new_page()
+            for visit in mine:
+                response = page.goto(visit.path)
+                assert response is not None and response.status < 500, visit
+                page.screenshot(
+                    path=str(shots / f"{visit.slug}-{viewport_name}.png"), full_page=True
+                )
+                if viewport_name == "desktop":
+                    continue
+                for width in PHONE_WIDTHS:
+                    page.set_viewport_size({"width": width, "height": 844})
+                    found = _overflow(page)
+                    if found["scroll"] > found["width"]:
+                        problems.append(f"{visit.slug} at {width}px: {found}")
+                page.set_viewport_size(PHONE)
+            context.close()
+    assert problems == [], "\n".join(problems)
+
+
+def test_request_parameters_are_shown_whole(live_server, browser: Browser, cast) -> None:
+    add_credential(cast.team)
+    job = mark_ready(make_job(cast.team, prompt="word " * 200, user=cast.member, seed=42))
+    context = _context(browser, live_server.url, "member", PHONE)
+    page = context.new_page()
+    page.goto(reverse("job-detail", args=[cast.team.slug, job.pk]))
+    params = page.locator("[data-testid=params]")
+    sizes = params.evaluate(
+        "el => [el.scrollWidth, el.clientWidth, el.scrollHeight, el.clientHeight]"
+    )
+    assert sizes[0] <= sizes[1] and sizes[2] <= sizes[3], sizes
+    assert '"seed": 42' in params.inner_text()
+    context.close()
