@@ -87,6 +87,11 @@ urlpatterns = [
     path(TEAM + "jobs/<int:generation_id>/", studio.job_detail, name="job-detail"),
     path(TEAM + "jobs/<int:generation_id>/cancel", studio.job_cancel, name="job-cancel"),
     path(TEAM + "jobs/<int:generation_id>/retry", studio.job_retry, name="job-retry"),
+    path(
+        TEAM + "jobs/<int:generation_id>/regenerate",
+        studio.job_regenerate,
+        name="job-regenerate",
+    ),
     path(TEAM + "jobs/<int:generation_id>/final", studio.job_final, name="job-final"),
     path(TEAM + "jobs/<int:generation_id>/chain", studio.job_chain, name="job-chain"),
     path(TEAM + "jobs/<int:generation_id>/<str:kind>", studio.job_media, name="job-media"),

@@ -351,3 +351,14 @@ def test_the_openapi_schema_and_docs_are_served(client) -> None:
     assert schema["components"]["securitySchemes"]
     docs = client.get("/api/v1/docs")
     assert docs.status_code == 200 and b"swagger-ui" in docs.content
+
+
+def test_regenerate_makes_another_take_of_any_job(keyed) -> None:
+    api = Api(token_for(keyed, "member"))
+    ready = mark_ready(make_job(keyed.team, prompt="a kite", seed=-1))
+    answer = api.post(f"/api/v1/generations/{ready.pk}/regenerate")
+    assert answer.status_code == 201
+    again = Generation.objects.get(pk=answer.json()["id"])
+    assert again.retry_of_id == ready.pk and again.seed_used != ready.seed_used
+    viewer = Api(token_for(keyed, "viewer"))
+    assert viewer.post(f"/api/v1/generations/{ready.pk}/regenerate").status_code == 403

@@ -44,6 +44,7 @@ BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/generations/upload"): "multipart",
     ("POST", "/api/v1/generations/{generation_id}/cancel"): None,
     ("POST", "/api/v1/generations/{generation_id}/retry"): None,
+    ("POST", "/api/v1/generations/{generation_id}/regenerate"): None,
     ("POST", "/api/v1/generations/{generation_id}/extend"): {},
     ("POST", "/api/v1/generations/{generation_id}/final"): None,
     ("POST", "/api/v1/shares"): "share",

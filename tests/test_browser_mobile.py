@@ -41,6 +41,7 @@ NOT_PAGES = {
     "job-cancel",
     "job-retry",
     "job-final",
+    "job-regenerate",
     "job-media",
     "share-create",
     "share-revoke",

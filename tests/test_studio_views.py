@@ -608,3 +608,57 @@ def test_kept_frames_are_purged_after_a_day(keyed) -> None:
     assert held_frames.purge() == 0
     assert held_frames.purge(timezone.now() + timedelta(days=1, minutes=1)) == 2
     assert not [n for n in media_files() if n.startswith("held/")]
+
+
+# --- regenerate ---------------------------------------------------------------------
+
+
+def test_any_job_is_regenerated_in_one_click_with_a_new_take(keyed) -> None:
+    source = mark_ready(make_job(keyed.team, "t2v_720p", prompt="a kite at dawn", seed=-1))
+    client = keyed.client("member")
+    page = client.get(reverse("job-detail", args=["team-a", source.pk])).content.decode()
+    assert 'data-testid="regenerate"' in page
+    studio_page = client.get(reverse("studio", args=["team-a"])).content.decode()
+    assert f"/t/team-a/jobs/{source.pk}/regenerate" in studio_page  # on each card, too
+
+    response = client.post(
+        reverse("job-regenerate", args=["team-a", source.pk]), {"next": "/t/team-a/"}
+    )
+    again = Generation.objects.exclude(pk=source.pk).get()
+    assert response.status_code == 302 and response["Location"] == "/t/team-a/"
+    assert (again.prompt, again.mode, again.retry_of_id) == (
+        "a kite at dawn",
+        "t2v_720p",
+        source.pk,
+    )
+    assert again.seed == -1 and again.seed_used != source.seed_used  # another take
+    assert again.status == Status.QUEUED and again.cost_cny == source.cost_cny
+    assert LedgerEntry.objects.filter(generation=again, kind=EntryKind.RESERVE).exists()
+
+
+def test_regenerating_keeps_a_chosen_seed_and_the_frames(keyed) -> None:
+    frame = images.solid(1280, 720, colour=(5, 90, 200))
+    post_generate(
+        keyed.client("member"),
+        mode="i2v_first_720p",
+        prompt="",
+        seed="77",
+        first_image=_upload(frame, "blue.jpg"),
+    )
+    source = Generation.objects.get()
+    keyed.client("member").post(reverse("job-regenerate", args=["team-a", source.pk]))
+    again = Generation.objects.exclude(pk=source.pk).get()
+    assert (again.seed, again.seed_used) == (77, 77)
+    with default_storage.open(again.images.get().original.name) as handle:
+        assert handle.read() == frame
+
+
+def test_regenerate_is_for_members_and_checks_the_quota(keyed) -> None:
+    source = mark_ready(make_job(keyed.team))
+    url = reverse("job-regenerate", args=["team-a", source.pk])
+    assert keyed.client("viewer").post(url).status_code == 403
+    keyed.team.quota_cny = source.cost_cny  # the source used it all
+    keyed.team.save()
+    response = keyed.client("member").post(url, follow=True)
+    assert "Not enough quota" in response.content.decode()
+    assert Generation.objects.count() == 1

@@ -45,6 +45,7 @@ from generations.services.jobs import (
     available_modes,
     make_final,
     quote,
+    regenerate_generation,
     retry_generation,
 )
 from generations.services.sharing import create_share
@@ -427,6 +428,20 @@ def retry(request: HttpRequest, generation_id: int) -> Any:
         return Answer(409, {"detail": _("Only failed or cancelled jobs can be retried.")})
     try:
         again = retry_generation(generation=job, user=access.token.user)
+    except Refused as refusal:
+        return _refusal(refusal)
+    return Answer(201, job_document(again, base=_base(request)))
+
+
+@operation(
+    api, "POST", "/generations/{generation_id}/regenerate", role=MEMBER, response=CREATE_RESPONSES
+)
+def regenerate(request: HttpRequest, generation_id: int) -> Any:
+    """Members: another take of any job, as a new job (a random seed is drawn again)."""
+    access = api_access(request)
+    job = _job(request, generation_id)
+    try:
+        again = regenerate_generation(generation=job, user=access.token.user)
     except Refused as refusal:
         return _refusal(refusal)
     return Answer(201, job_document(again, base=_base(request)))

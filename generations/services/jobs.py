@@ -227,6 +227,21 @@ def retry_generation(*, generation: Generation, user: Any) -> Generation:
     )
 
 
+def regenerate_generation(*, generation: Generation, user: Any) -> Generation:
+    """Make another video like this one, whatever became of it: the same inputs and
+    frames; a seed asked to be random is drawn again (another take), a chosen one kept."""
+    frames = frames_from_generation(generation)
+    request = generation.request_input(tuple("…" for _ in frames))
+    return start_generation(
+        team=generation.team,
+        user=user,
+        mode=generation.catalog_mode,
+        request=dataclasses.replace(request, seed=generation.seed),
+        frames=frames,
+        retry_of=generation,
+    )
+
+
 def make_final(*, draft: Generation, user: Any) -> Generation:
     """The final video of a ready Ark draft: the same inputs at the model's resolution,
     made from the draft task (docs/upstream/ark.md, draft_task)."""

@@ -29,6 +29,7 @@ from generations.services.jobs import (
     chain_of,
     make_final,
     quote,
+    regenerate_generation,
     retry_generation,
     start_from_form,
 )
@@ -346,6 +347,25 @@ def job_retry(request: HttpRequest, access: TeamAccess, generation_id: int) -> H
         return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
     messages.success(request, _("Job #%(id)s queued with the same inputs.") % {"id": retry.pk})
     return redirect("job-detail", slug=access.team.slug, generation_id=retry.pk)
+
+
+@require_POST
+@team_view(Role.MEMBER)
+def job_regenerate(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    """Another take of any job, in one click."""
+    generation = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
+    try:
+        again = regenerate_generation(generation=generation, user=request.user)
+    except Refused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
+    messages.success(
+        request,
+        _("Job #%(id)s queued: another take of #%(source)s.")
+        % {"id": again.pk, "source": generation.pk},
+        extra_tags=f"job-{again.pk}",
+    )
+    return redirect(safe_next(request, reverse("job-detail", args=[access.team.slug, again.pk])))
 
 
 @require_POST
