@@ -83,7 +83,7 @@ class LinkGone(Exception):
         self.status = status
 
 
-def _live_link(key: str) -> ShareLink:
+def live_link(key: str) -> ShareLink:
     link = ShareLink.find(key)
     if link is None:
         raise LinkGone(404)
@@ -92,7 +92,7 @@ def _live_link(key: str) -> ShareLink:
     return link
 
 
-def _gone(request: HttpRequest, gone: LinkGone) -> HttpResponse:
+def gone_page(request: HttpRequest, gone: LinkGone) -> HttpResponse:
     """Our own page, in DEBUG too: a visitor of a dead link never sees a debug page."""
     response = render(request, "sharing/gone.html", {"status": gone.status}, status=gone.status)
     response["X-Robots-Tag"] = "noindex"
@@ -103,9 +103,9 @@ def _gone(request: HttpRequest, gone: LinkGone) -> HttpResponse:
 @public_view
 def public_share(request: HttpRequest, key: str) -> HttpResponse:
     try:
-        link = _live_link(key)
+        link = live_link(key)
     except LinkGone as gone:
-        return _gone(request, gone)
+        return gone_page(request, gone)
     link.record_view()
     items = [
         item.generation
@@ -122,9 +122,9 @@ def public_share(request: HttpRequest, key: str) -> HttpResponse:
 @public_view
 def public_media(request: HttpRequest, key: str, generation_id: int, kind: str) -> HttpResponse:
     try:
-        link = _live_link(key)
+        link = live_link(key)
     except LinkGone as gone:
-        return _gone(request, gone)
+        return gone_page(request, gone)
     generation = get_object_or_404(
         Generation, pk=generation_id, status=Status.READY, share_links=link
     )

@@ -1,5 +1,5 @@
 // The gallery: play a video in place when its poster is clicked, and count the
-// videos picked for a share link.
+// videos picked for a share link or a zip.
 (function () {
   "use strict";
   document.addEventListener("click", function (event) {
@@ -18,10 +18,19 @@
 
   var count = document.querySelector("[data-selected-count]");
   var share = document.querySelector("[data-share-button]");
+  var zip = document.querySelector("[data-zip-link]");
+  var allVideos = zip ? zip.getAttribute("href") : "";
   function refresh() {
-    var picked = document.querySelectorAll("[data-pick]:checked").length;
+    var boxes = document.querySelectorAll("[data-pick]:checked");
+    var picked = boxes.length;
     if (count) { count.textContent = String(picked); }
     if (share) { share.disabled = picked === 0; }
+    if (zip) {
+      // With a selection the zip holds the selected videos; without, what the filters show.
+      var ids = Array.prototype.map.call(boxes, function (box) { return box.value; });
+      zip.href = picked ? zip.closest("[data-downloads]").dataset.zipUrl + "?ids=" + ids.join(",") : allVideos;
+      zip.textContent = picked ? zip.dataset.pickedLabel : zip.dataset.allLabel;
+    }
   }
   document.addEventListener("change", function (event) {
     if (event.target.matches("[data-pick]")) { refresh(); }
