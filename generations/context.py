@@ -1,4 +1,5 @@
-"""What every page needs: the signed-in user's teams and which one is current."""
+"""What every page needs: the signed-in user's teams, which one is current, and how
+many notifications they have not read."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from generations import notifications
 from generations.access import CURRENT_TEAM
 from generations.models import Membership
 
@@ -21,6 +23,7 @@ def studio(request: HttpRequest) -> dict[str, Any]:
     slug = (match.kwargs.get("slug") if match else None) or request.session.get(CURRENT_TEAM)
     current = next((m for m in memberships if m.team.slug == slug), None)
     return {
+        "unread_notifications": notifications.unread(user.pk),
         "my_memberships": memberships,
         "current_membership": current,
         "current_team": current.team if current else None,

@@ -63,6 +63,16 @@ def record_finished(generation: Generation, status: str) -> None:
         _add(_key(generation, outcome), 1)
 
 
+def record_deleted(generation: Generation) -> None:
+    """A finished job left the gallery: it no longer counts there (the ledger keeps
+    what it cost)."""
+    outcome = TERMINAL_OUTCOMES[Status(generation.status)]
+    if outcome == Outcome.READY:
+        _add(_key(generation, outcome), -1, -generation.seconds, -generation.cost_cny)
+    else:
+        _add(_key(generation, outcome), -1)
+
+
 def totals(
     team: Team,
     *,
@@ -102,7 +112,7 @@ def rebuild(team: Team) -> None:
     outcome_of = {status.value: outcome.value for status, outcome in TERMINAL_OUTCOMES.items()}
     rows: dict[tuple[Any, ...], GalleryTotal] = {}
     grouped = (
-        Generation.objects.filter(team=team)
+        Generation.objects.for_team(team)
         .values("created_at__date", "mode", "created_by_id", "status")
         .annotate(count=Count("pk"), seconds=Sum("seconds"), cost=Sum("cost_cny"))
     )

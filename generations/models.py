@@ -131,6 +131,16 @@ class Membership(models.Model):
     )
     role = models.CharField(_("role"), max_length=10, choices=Role.choices, default=Role.MEMBER)
     created_at = models.DateTimeField(default=timezone.now)
+    # A member's own monthly limit under the team's quota, set by the team's admins;
+    # none: only the team's quota applies (docs/pricing.md).
+    monthly_budget_cny = models.DecimalField(
+        _("monthly budget (CNY)"), max_digits=10, decimal_places=2, null=True, blank=True
+    )
+    notify_by_email = models.BooleanField(
+        _("email me when my jobs finish"),
+        default=False,
+        help_text=_("Besides the bell in the studio, an email for each ready or failed job."),
+    )
 
     class Meta:
         verbose_name = _("membership")
@@ -566,7 +576,8 @@ DISPATCHED = (Status.QUEUED, Status.CHECKING, *POLLED)
 
 class GenerationQuerySet(models.QuerySet["Generation"]):
     def for_team(self, team: Team) -> GenerationQuerySet:
-        return self.filter(team=team)
+        """The team's jobs, without those deleted from the gallery."""
+        return self.filter(team=team, deleted_at__isnull=True)
 
     def active(self) -> GenerationQuerySet:
         return self.filter(status__in=ACTIVE)
@@ -619,6 +630,18 @@ class Generation(models.Model):
     retry_of = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Variants: the jobs of one submit share a batch (one prompt, several takes).
+    batch = models.CharField(max_length=32, blank=True, db_index=True)
+    batch_size = models.PositiveSmallIntegerField(default=1)
+    favourite_of = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="favourite_generations"
+    )
+    tags: models.ManyToManyField[Tag, Any] = models.ManyToManyField(
+        "Tag", blank=True, related_name="generations"
+    )
+    # Deleted from the gallery by an admin: media removed, the row (and so the
+    # ledger's record of what it cost) kept, and hidden from every page.
+    deleted_at = models.DateTimeField(null=True, blank=True)
     # A chain: this job starts from the last frame of `extends`.
     extends = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="extensions"
@@ -1181,3 +1204,75 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.webhook_id} · {self.status}"
+
+
+class Tag(models.Model):
+    """A team's label for videos in its gallery."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(_("name"), max_length=40)
+
+    class Meta:
+        verbose_name = _("tag")
+        verbose_name_plural = _("tags")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="one_tag_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PromptTemplate(models.Model):
+    """A prompt the team keeps to start from, with the mode it was written for."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="prompt_templates")
+    name = models.CharField(_("name"), max_length=80)
+    prompt = models.TextField(_("prompt"), max_length=2000)
+    mode = models.CharField(_("mode"), max_length=80, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = _("prompt template")
+        verbose_name_plural = _("prompt templates")
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["team", "name"], name="one_template_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class NotificationKind(models.TextChoices):
+    JOB_READY = "job.ready", _("Video ready")
+    JOB_FAILED = "job.failed", _("Job failed")
+
+
+class Notification(models.Model):
+    """What the bell shows a member: their job finished, one way or the other."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    generation = models.ForeignKey(
+        Generation, on_delete=models.CASCADE, null=True, related_name="+"
+    )
+    kind = models.CharField(max_length=20, choices=NotificationKind.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+        ordering = ["-created_at", "-pk"]
+        indexes = [models.Index(fields=["user", "read_at"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["generation", "user", "kind"], name="one_notification_per_event"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.generation_id} → {self.user_id}"

@@ -42,6 +42,7 @@ from generations import (
     gallery_totals,
     held_frames,
     ledger,
+    notifications,
     schedule,
     upstream_rate,
     webhooks,
@@ -59,6 +60,7 @@ from generations.models import (
     Credential,
     CredentialKind,
     Generation,
+    NotificationKind,
     Status,
     Team,
     WebhookEvent,
@@ -130,6 +132,7 @@ def fail(
             ledger.release(generation, f"{code}: {detail}"[:200])
             gallery_totals.record_finished(generation, Status.FAILED)
             webhooks.job_event(generation.pk, WebhookEvent.JOB_FAILED)
+            notifications.job_finished(generation.pk, NotificationKind.JOB_FAILED)
     if changed:
         _remove_media(generation)
         log.info("job failed: %s %s", code, detail, extra=_context(generation, code=code))
@@ -623,6 +626,7 @@ def _finish(generation: Generation, owner: str, size: int, info: Any) -> None:
             )
             gallery_totals.record_finished(generation, Status.READY)
             webhooks.job_event(generation.pk, WebhookEvent.JOB_READY)
+            notifications.job_finished(generation.pk, NotificationKind.JOB_READY)
     if changed:
         log.info(
             "ready: %sx%s, %s frames, %s CNY",

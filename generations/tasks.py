@@ -3,7 +3,7 @@ the pipeline."""
 
 from __future__ import annotations
 
-from generations import pipeline, webhooks
+from generations import notifications, pipeline, webhooks
 
 
 def dispatch(slot: int) -> str:
@@ -20,3 +20,7 @@ def sweep() -> dict[str, int]:
 
 def deliver_webhook(delivery_id: int) -> str:
     return webhooks.deliver(delivery_id)
+
+
+def email_notification(notification_id: int) -> str:
+    return notifications.email(notification_id)

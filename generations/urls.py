@@ -11,6 +11,7 @@ from generations.views import (
     gallery,
     health,
     hooks,
+    notifications,
     sharing,
     studio,
     teams,
@@ -76,6 +77,8 @@ urlpatterns = [
     ),
     # Teams
     path("teams/", teams.team_list, name="team-list"),
+    path("notifications/", notifications.notification_list, name="notifications"),
+    path("notifications/email", notifications.notification_email, name="notification-email"),
     path("invite/<str:token>/", teams.invitation_accept, name="invitation-accept"),
     path("m/<str:token>/", sharing.signed_media, name="media"),
     path("s/<str:key>/", sharing.public_share, name="public-share"),

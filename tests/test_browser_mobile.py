@@ -12,8 +12,8 @@ from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext
 
 from generations import urls as studio_urls
-from generations import webhooks
-from generations.models import ApiToken, Generation, Status
+from generations import notifications, webhooks
+from generations.models import ApiToken, Generation, NotificationKind, Status
 from generations.services.invitations import invite
 from generations.services.sharing import create_share
 from tests.cast import PASSWORD, add_credential
@@ -42,6 +42,7 @@ NOT_PAGES = {
     "job-retry",
     "job-final",
     "job-regenerate",
+    "notification-email",
     "gallery-csv",
     "gallery-zip",
     "ledger-csv",
@@ -90,6 +91,8 @@ def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
         status=Status.FAILED, failure_code="50413", finished_at=timezone.now()
     )
     make_job(cast.team, user=cast.member)  # queued
+    notifications.job_finished(ready.pk, NotificationKind.JOB_READY)
+    notifications.job_finished(failed.pk, NotificationKind.JOB_FAILED)
     link = create_share(
         team=cast.team, user=cast.owner, generation_ids=[ready.pk], title="Phone", expires_at=None
     )
@@ -107,6 +110,7 @@ def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
     return [
         Visit("home", reverse("home"), "owner"),
         Visit("team-list", reverse("team-list"), "owner"),
+        Visit("notifications", reverse("notifications"), "member"),
         Visit("studio", reverse("studio", kwargs=team), "owner"),
         Visit("studio", reverse("studio", kwargs=team), "viewer", "studio-viewer"),
         Visit("job-detail", reverse("job-detail", args=[slug, ready.pk]), "owner"),

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations import held_frames, media, pipeline
+from generations import held_frames, media, notifications, pipeline
 from generations.access import TeamAccess, team_view
 from generations.errors import Refused
 from generations.forms.generate import GenerateForm, duration_label
@@ -293,7 +293,12 @@ def jobs_status(request: HttpRequest, access: TeamAccess) -> JsonResponse:
         )
     )
     mine = [job for job in jobs if job.team_id == access.team.pk]
-    return JsonResponse({"jobs": [job_json(job, access.team.slug) for job in mine]})
+    return JsonResponse(
+        {
+            "jobs": [job_json(job, access.team.slug) for job in mine],
+            "unread": notifications.unread(int(request.user.pk or 0)),
+        }
+    )
 
 
 @team_view(Role.VIEWER)

@@ -88,13 +88,21 @@
     }
   }
 
+  // The bell in the top bar counts what the member has not read yet.
+  function bell(unread) {
+    var count = document.querySelector("[data-bell-count]");
+    if (!count || typeof unread !== "number") { return; }
+    count.textContent = String(unread);
+    count.hidden = unread === 0;
+  }
+
   function poll() {
     var active = cards().filter(function (card) { return !card.dataset.terminal; });
     if (!active.length) { return; }
     var ids = active.map(function (card) { return card.dataset.job; }).join(",");
     fetch(statusUrl + "?ids=" + ids, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : { jobs: [] }; })
-      .then(function (data) { data.jobs.forEach(apply); })
+      .then(function (data) { data.jobs.forEach(apply); bell(data.unread); })
       .catch(function () { /* try again next round */ })
       .then(function () { setTimeout(poll, POLL_MS); });
   }
