@@ -8,15 +8,28 @@ submissions can never overspend; each job ends with exactly one settlement or re
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from generations.errors import Refused
-from generations.models import EntryKind, Generation, LedgerEntry, Team, Usage, month_start
+from generations.models import (
+    EntryKind,
+    Generation,
+    LedgerEntry,
+    Membership,
+    Team,
+    Usage,
+    month_start,
+)
+
+CENT = Decimal("0.01")
 
 
 class QuotaExceeded(Refused):
@@ -44,6 +57,74 @@ class QuotaExceeded(Refused):
         super().__init__(message)
 
 
+class BudgetExceeded(Refused):
+    def __init__(self, budget: Decimal, used: Decimal, cost: Decimal) -> None:
+        super().__init__(
+            _(
+                "Not enough of your monthly budget in this team: this video needs %(cost)s CNY; "
+                "%(used)s of your %(budget)s CNY are spent or held by running jobs. "
+                "Ask an admin to raise your budget."
+            )
+            % {"cost": cost, "used": used, "budget": budget}
+        )
+
+
+@dataclass(frozen=True)
+class MemberSpend:
+    """What one member's jobs took from the team's month."""
+
+    spent_cny: Decimal = Decimal("0.00")
+    held_cny: Decimal = Decimal("0.00")  # reserved by their running jobs
+
+    @property
+    def used_cny(self) -> Decimal:
+        return self.spent_cny + self.held_cny
+
+
+def member_spend(team: Team, period: date) -> dict[int, MemberSpend]:
+    """Each member's spend this month, by user id, from the same ledger as the team's
+    (a job counts for whoever started it)."""
+    zero = Decimal("0")
+
+    def total(kind: str, field: Any = "amount_cny") -> Coalesce:
+        return Coalesce(Sum(field, filter=Q(kind=kind)), zero)
+
+    rows = (
+        LedgerEntry.objects.filter(team=team, period=period, generation__created_by__isnull=False)
+        .values("generation__created_by")
+        .annotate(
+            settled=total(EntryKind.SETTLE),
+            reserved=total(EntryKind.RESERVE),
+            released=total(EntryKind.RELEASE),
+            closed=total(EntryKind.SETTLE, Coalesce("reserved_cny", "amount_cny")),
+        )
+    )
+    return {
+        row["generation__created_by"]: MemberSpend(
+            spent_cny=Decimal(row["settled"]).quantize(CENT),
+            held_cny=Decimal(row["reserved"] - row["closed"] - row["released"]).quantize(CENT),
+        )
+        for row in rows
+    }
+
+
+def _check_budget(team: Team, generation: Generation, period: date) -> None:
+    """A member with a budget may not go past it; the team's lock is held by the caller,
+    so two of their submissions cannot both see the same room."""
+    if generation.created_by_id is None:
+        return
+    budget = (
+        Membership.objects.filter(team=team, user_id=generation.created_by_id)
+        .values_list("monthly_budget_cny", flat=True)
+        .first()
+    )
+    if budget is None:
+        return
+    used = member_spend(team, period).get(generation.created_by_id, MemberSpend()).used_cny
+    if used + generation.cost_cny > budget:
+        raise BudgetExceeded(budget, used, generation.cost_cny)
+
+
 def reserve(*, team: Team, generation: Generation, user: Any) -> LedgerEntry:
     """Hold the generation's cost against the team's month, or raise QuotaExceeded.
 
@@ -58,6 +139,7 @@ def reserve(*, team: Team, generation: Generation, user: Any) -> LedgerEntry:
     usage = locked.usage(period)
     if locked.is_suspended or not usage.allows(generation.cost_cny, generation.seconds):
         raise QuotaExceeded(usage, generation.cost_cny, generation.seconds, locked)
+    _check_budget(locked, generation, period)
     return LedgerEntry.objects.create(
         team=locked,
         generation=generation,

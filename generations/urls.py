@@ -111,6 +111,7 @@ urlpatterns = [
     path(TEAM + "team/", teams.team_detail, name="team-detail"),
     path(TEAM + "team/leave/", teams.team_leave, name="team-leave"),
     path(TEAM + "team/members/<int:member_id>/role/", teams.member_role, name="member-role"),
+    path(TEAM + "team/members/<int:member_id>/budget/", teams.member_budget, name="member-budget"),
     path(TEAM + "team/members/<int:member_id>/remove/", teams.member_remove, name="member-remove"),
     path(TEAM + "team/invitations/", teams.invitation_create, name="invitation-create"),
     path(

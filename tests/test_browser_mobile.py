@@ -11,8 +11,8 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext
 
-from generations import urls as studio_urls
 from generations import notifications, webhooks
+from generations import urls as studio_urls
 from generations.models import ApiToken, Generation, NotificationKind, Status
 from generations.services.invitations import invite
 from generations.services.sharing import create_share

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -44,3 +45,14 @@ class RoleForm(forms.Form):
     def __init__(self, *args: Any, manager_role: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         set_choices(self, "role", _role_choices(manager_role))
+
+
+class BudgetForm(forms.Form):
+    monthly_budget_cny = forms.DecimalField(
+        label=_("Monthly budget (CNY)"),
+        required=False,
+        min_value=Decimal("0"),
+        max_digits=10,
+        decimal_places=2,
+        error_messages={"invalid": _("Enter the budget in CNY, such as 50 or 12.50.")},
+    )

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from generations import ledger
 from generations.access import (
     CURRENT_TEAM,
     TeamAccess,
@@ -19,7 +20,7 @@ from generations.access import (
     team_view,
 )
 from generations.errors import Refused
-from generations.forms.teams import InviteForm, RoleForm, TeamForm
+from generations.forms.teams import BudgetForm, InviteForm, RoleForm, TeamForm
 from generations.models import Invitation, Membership, Role
 from generations.reports import spend_by_day
 from generations.services import invitations, teams
@@ -55,6 +56,7 @@ def team_detail(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     team = access.team
     usage = team.usage()
     members = team.memberships.select_related("user").order_by("user__username")
+    spend = ledger.member_spend(team, usage.period)
     context = {
         "access": access,
         "team": team,
@@ -67,6 +69,7 @@ def team_detail(request: HttpRequest, access: TeamAccess) -> HttpResponse:
                 RoleForm(
                     manager_role=access.role, initial={"role": m.role}, auto_id=f"member-{m.pk}-%s"
                 ),
+                spend.get(m.user_id, ledger.MemberSpend()),
             )
             for m in members
         ],
@@ -79,6 +82,28 @@ def team_detail(request: HttpRequest, access: TeamAccess) -> HttpResponse:
 
 def _refusal(request: HttpRequest, error: Refused) -> None:
     messages.error(request, str(error))
+
+
+@require_POST
+@team_view(Role.ADMIN)
+def member_budget(request: HttpRequest, access: TeamAccess, member_id: int) -> HttpResponse:
+    """A member's monthly budget under the team's quota; empty for none."""
+    member = get_object_or_404(Membership, pk=member_id, team=access.team)
+    form = BudgetForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for e in form.errors.get("monthly_budget_cny", [])))
+    else:
+        member.monthly_budget_cny = form.cleaned_data["monthly_budget_cny"]
+        member.save(update_fields=["monthly_budget_cny"])
+        if member.monthly_budget_cny is None:
+            text = _("%(user)s has no budget of their own now.")
+        else:
+            text = _("%(user)s may spend %(amount)s CNY a month.")
+        messages.success(
+            request,
+            text % {"user": member.user.get_username(), "amount": member.monthly_budget_cny},
+        )
+    return redirect("team-detail", slug=access.team.slug)
 
 
 @require_POST
