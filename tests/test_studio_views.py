@@ -193,6 +193,7 @@ def test_estimate_follows_mode_duration_and_price_table(keyed) -> None:
         reverse("estimate", args=["team-a"]), {"mode": "t2v_1080p", "duration": "10"}
     ).json()
     assert data == {
+        "videos": 1,
         "cost_cny": "8.00",
         "price_cny_per_second": "0.800",
         "price_cny_per_million_tokens": "",

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.translation import gettext_lazy as _
 
 from generations import held_frames as holding
+from generations import variants as takes
 from generations.forms import set_choices
 from generations.frames import (
     Frame,
@@ -190,6 +191,17 @@ class GenerateForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
     )
     last_image_url = forms.CharField(label=_("…or last frame URL"), required=False, max_length=1000)
+    variants = forms.TypedChoiceField(
+        label=_("Videos"),
+        coerce=int,
+        required=False,
+        initial=1,
+        choices=[(n, str(n)) for n in range(1, takes.MAX_VARIANTS + 1)],
+        help_text=_("Several takes of one prompt in one go, each charged as a video."),
+    )
+    vary = forms.ChoiceField(
+        label=_("Vary"), required=False, initial=takes.Vary.SEED, choices=takes.Vary.choices
+    )
     reuse_images_from = forms.IntegerField(required=False, widget=forms.HiddenInput)
     # Frames uploaded with an earlier try that came back with an error (held_frames.py).
     held_frames = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
@@ -213,6 +225,7 @@ class GenerateForm(forms.Form):
         set_choices(self, "mode", _mode_choices(modes))
         self.frames: list[Frame] = []
         self.request_input: GenerationInput | None = None
+        self.variant_inputs: list[GenerationInput] = []
 
     @property
     def mode_object(self) -> catalog.Mode:
@@ -332,4 +345,10 @@ class GenerateForm(forms.Form):
                 PROBLEM_MESSAGES[problem.code] % problem.params,
             )
         self.request_input = request
+        try:
+            self.variant_inputs = takes.expand(
+                mode, request, data.get("variants") or 1, data.get("vary") or takes.Vary.SEED
+            )
+        except takes.VariantsRefused as refusal:
+            self.add_error("variants", str(refusal))
         return data

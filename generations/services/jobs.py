@@ -8,6 +8,7 @@ import dataclasses
 import logging
 import secrets
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from generations.errors import Refused
 from generations.frames import Frame, frames_from_generation
 from generations.jimeng import catalog
 from generations.jimeng.payload import SEED_MAX, GenerationInput, build_body
-from generations.ledger import reserve
+from generations.ledger import QuotaExceeded, reserve
 from generations.models import (
     Credential,
     CredentialKind,
@@ -90,6 +91,9 @@ def start_generation(
     retry_of: Generation | None = None,
     extends: Generation | None = None,
     from_draft: Generation | None = None,
+    batch: str = "",
+    batch_size: int = 1,
+    defer_frames: bool = False,
 ) -> Generation:
     """Record the job and reserve its cost in one transaction, then store its frames.
 
@@ -114,6 +118,8 @@ def start_generation(
             retry_of=retry_of,
             extends=extends,
             from_draft=from_draft,
+            batch=batch,
+            batch_size=batch_size,
             mode=mode.name,
             req_key=mode.req_key,
             prompt=request.prompt,
@@ -142,8 +148,8 @@ def start_generation(
         )
         reserve(team=team, generation=generation, user=user)
         gallery_totals.record_created(generation)
-    if frames:
-        _store_frames(generation, frames)
+    if frames and not defer_frames:
+        store_frames(generation, frames)
     _kick_later()
     log.info("job created", extra={"job": generation.pk, "team": team.pk})
     return generation
@@ -158,7 +164,7 @@ def _seed_to_send(mode: catalog.Mode, asked: int) -> int | None:
     return asked if asked != -1 else secrets.randbelow(SEED_MAX + 1)
 
 
-def _store_frames(generation: Generation, frames: list[Frame]) -> None:
+def store_frames(generation: Generation, frames: list[Frame]) -> None:
     try:
         for frame in frames:
             image = GenerationImage(
@@ -199,6 +205,68 @@ def _kick_later() -> None:
             )
 
     transaction.on_commit(kick)
+
+
+def start_variants(
+    *,
+    team: Team,
+    user: Any,
+    mode: catalog.Mode,
+    requests: list[GenerationInput],
+    frames: list[Frame],
+    extends: Generation | None = None,
+) -> list[Generation]:
+    """Several jobs from one submit, all reserved or none: a refusal of any leaves
+    nothing behind. The frames are stored once per job after the commit (the first
+    job's copies are the source of the others')."""
+    batch = secrets.token_hex(8)
+    try:
+        with transaction.atomic():
+            jobs = [
+                start_generation(
+                    team=team,
+                    user=user,
+                    mode=mode,
+                    request=request,
+                    frames=frames,
+                    extends=extends,
+                    batch=batch,
+                    batch_size=len(requests),
+                    defer_frames=True,
+                )
+                for request in requests
+            ]
+    except QuotaExceeded as refusal:
+        offers = [quote(mode, request) for request in requests]
+        raise QuotaExceeded(
+            refusal.usage,
+            sum((offer.cost_cny for offer in offers), Decimal("0.00")),
+            sum(offer.seconds for offer in offers),
+            team,
+        ) from None
+    if frames:
+        for index, job in enumerate(jobs):
+            try:
+                store_frames(job, frames if index == 0 else frames_from_generation(jobs[0]))
+            except Refused:
+                for unstored in jobs[index + 1 :]:
+                    pipeline.fail(unstored, "storage", "the images could not be stored")
+                raise
+    return jobs
+
+
+def start_variants_from_form(form: Any, *, user: Any) -> list[Generation]:
+    """The jobs of a valid GenerateForm: one, or its variants."""
+    if len(form.variant_inputs) <= 1:
+        return [start_from_form(form, user=user)]
+    return start_variants(
+        team=form.team,
+        user=user,
+        mode=form.mode_object,
+        requests=form.variant_inputs,
+        frames=form.frames,
+        extends=form.extended,
+    )
 
 
 def start_from_form(form: Any, *, user: Any) -> Generation:

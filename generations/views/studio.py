@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from generations import held_frames, media, notifications, pipeline
+from generations import variants as takes
 from generations.access import TeamAccess, team_view
 from generations.errors import Refused
 from generations.forms.generate import GenerateForm, duration_label
@@ -31,7 +32,7 @@ from generations.services.jobs import (
     quote,
     regenerate_generation,
     retry_generation,
-    start_from_form,
+    start_variants_from_form,
 )
 from generations.views.accounts import safe_next
 
@@ -186,16 +187,22 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         )
         if form.is_valid() and form.request_input is not None:
             try:
-                generation = start_from_form(form, user=request.user)
+                made = start_variants_from_form(form, user=request.user)
             except Refused as refusal:
                 form.add_error(None, str(refusal))
             else:
                 held_frames.release(access.team.pk, user_id, request.POST.get("held_frames", ""))
-                messages.success(
-                    request,
-                    _("Job #%(id)s queued.") % {"id": generation.pk},
-                    extra_tags=f"job-{generation.pk}",  # removed when the job finishes
-                )
+                generation = made[0]
+                if len(made) == 1:
+                    text = _("Job #%(id)s queued.") % {"id": generation.pk}
+                else:
+                    text = _("%(count)s variants queued: jobs #%(first)s–#%(last)s.") % {
+                        "count": len(made),
+                        "first": made[0].pk,
+                        "last": made[-1].pk,
+                    }
+                # Removed by the page once the (last) job finishes.
+                messages.success(request, text, extra_tags=f"job-{made[-1].pk}")
                 # The form comes back as it was, its frames taken from the job.
                 url = reverse("studio", args=[access.team.slug])
                 return redirect(f"{url}?from={generation.pk}&keep=1")
@@ -239,11 +246,22 @@ def estimate(request: HttpRequest, access: TeamAccess) -> JsonResponse:
     resolution = request.GET.get("resolution") or None
     if mode is None or seconds not in mode.durations or resolution not in (None, *mode.resolutions):
         return JsonResponse({"error": _("Choose a mode and one of its durations.")}, status=400)
-    offer = quote(mode, _priced(request, seconds, resolution))
+    priced = _priced(request, seconds, resolution)
+    try:
+        count = min(max(int(request.GET.get("variants", "1")), 1), takes.MAX_VARIANTS)
+        takes_asked = takes.expand(mode, priced, count, request.GET.get("vary", takes.Vary.SEED))
+    except (ValueError, takes.VariantsRefused) as refusal:
+        message = str(refusal) if isinstance(refusal, takes.VariantsRefused) else ""
+        return JsonResponse({"error": message or _("Choose 1 to 4 videos.")}, status=400)
+    offers = [quote(mode, each) for each in takes_asked]
+    offer = offers[0]
+    total_cny = sum((each.cost_cny for each in offers), Decimal("0.00"))
+    total_seconds = sum(each.seconds for each in offers)
     usage = access.team.usage()
     return JsonResponse(
         {
-            "cost_cny": str(offer.cost_cny),
+            "videos": len(offers),
+            "cost_cny": str(total_cny),
             "price_cny_per_second": str(offer.price.cny_per_second),
             "price_cny_per_million_tokens": str(offer.price.cny_per_million_tokens or ""),
             "tokens": offer.tokens,
@@ -252,7 +270,7 @@ def estimate(request: HttpRequest, access: TeamAccess) -> JsonResponse:
             if usage.left_cny is None
             else str(max(usage.left_cny, Decimal("0.00"))),
             "left_seconds": usage.left_seconds,
-            "fits": usage.allows(offer.cost_cny, offer.seconds) and not access.team.is_suspended,
+            "fits": usage.allows(total_cny, total_seconds) and not access.team.is_suspended,
             "resets_at": timezone.localtime(usage.resets_at).strftime("%Y-%m-%d %H:%M"),
         }
     )
@@ -313,6 +331,8 @@ def job_detail(request: HttpRequest, access: TeamAccess, generation_id: int) -> 
         "job_state": job_json(generation, access.team.slug),
         "params_json": json.dumps(generation.params, ensure_ascii=False, indent=2),
         "images": generation.images.all(),
+        "tags_text": ", ".join(tag.name for tag in generation.tags.all()),
+        "is_favourite": generation.favourite_of.filter(pk=int(request.user.pk or 0)).exists(),
         "failure": failure_reason(generation) if generation.status == Status.FAILED else "",
     }
     return render(request, "studio/job.html", context)

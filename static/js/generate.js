@@ -145,6 +145,15 @@
     if (ratio.value) { params.set("aspect_ratio", ratio.value); }
     if (m.audio && audio.checked) { params.set("audio", "1"); }
     if (m.draft && draft.checked) { params.set("draft", "1"); }
+    // Variants: the estimate and the quota check cover every video of the submit.
+    var count = form.querySelector("#id_variants");
+    var vary = form.querySelector("#id_vary");
+    if (count && Number(count.value) > 1) {
+      params.set("variants", count.value);
+      params.set("vary", vary.value);
+    }
+    var varyBox = form.querySelector("[data-variants-vary]");
+    if (varyBox) { varyBox.hidden = !(count && Number(count.value) > 1); }
     var url = form.dataset.estimateUrl + "?" + params.toString();
     fetch(url, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
@@ -155,6 +164,9 @@
         box.querySelector("[data-price]").textContent = data.tokens === null
           ? "(" + data.price_cny_per_second + " ¥/s × " + duration.value + " s)"
           : "(" + data.tokens.toLocaleString() + " tokens × " + data.price_cny_per_million_tokens + " ¥/M)";
+        if (data.videos > 1) {
+          box.querySelector("[data-price]").textContent = "(" + box.dataset.videosLabel.replace("%s", data.videos) + ")";
+        }
         box.querySelector("[data-estimate-badge]").hidden = !data.is_estimate;
         var left = data.left_cny === null ? box.dataset.unlimited : data.left_cny + " ¥";
         if (data.left_seconds !== null) { left += " · " + data.left_seconds + " s"; }
@@ -167,9 +179,10 @@
 
   modeSelect.addEventListener("change", applyMode);
   duration.addEventListener("change", scheduleEstimate);
-  [resolution, ratio, audio, draft].forEach(function (input) {
-    if (input) { input.addEventListener("change", scheduleEstimate); }
-  });
+  [resolution, ratio, audio, draft, form.querySelector("#id_variants"), form.querySelector("#id_vary")]
+    .forEach(function (input) {
+      if (input) { input.addEventListener("change", scheduleEstimate); }
+    });
   prompt.addEventListener("input", updateCounter);
   preview("first");
   preview("last");
