@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from generations.forms import set_choices
 from generations.jimeng import catalog
-from generations.models import Generation, Membership, Status, Team
+from generations.models import Generation, Membership, Status, Tag, Team
 
 
 class GalleryFilterForm(forms.Form):
@@ -26,10 +26,19 @@ class GalleryFilterForm(forms.Form):
     until = forms.DateField(
         label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
+    tag = forms.ChoiceField(label=_("Tag"), required=False)
+    favourites = forms.BooleanField(label=_("My favourites"), required=False)
+    # The variants of one submit (linked from a tile; not a visible filter).
+    batch = forms.CharField(required=False, max_length=32, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, team: Team, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, team: Team, user_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.team = team
+        self.user_id = user_id
+        tags = [(tag.name, tag.name) for tag in Tag.objects.filter(team=team)]
+        set_choices(self, "tag", [("", _("Any")), *tags])
+        if user_id is None:
+            del self.fields["favourites"]
         modes = [(m.name, m.label) for m in catalog.MODES.values()]
         set_choices(self, "mode", [("", _("All modes")), *modes])
         set_choices(self, "status", [("", _("All")), *Status.choices])
@@ -67,7 +76,20 @@ class GalleryFilterForm(forms.Form):
         if data["until"]:
             next_day = datetime.combine(data["until"] + timedelta(days=1), time.min, zone)
             jobs = jobs.filter(created_at__lt=next_day)
+        if data.get("tag"):
+            jobs = jobs.filter(tags__name=data["tag"])
+        if data.get("favourites") and self.user_id is not None:
+            jobs = jobs.filter(favourite_of__id=self.user_id)
+        if data.get("batch"):
+            jobs = jobs.filter(batch=data["batch"])
         return jobs
+
+    @property
+    def needs_jobs(self) -> bool:
+        """Whether the totals need the jobs themselves (the kept counters cannot filter
+        by prompt text, tag, favourite or batch)."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return any(data.get(name) for name in ("q", "tag", "favourites", "batch"))
 
 
 class IdListField(forms.Field):

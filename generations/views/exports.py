@@ -40,7 +40,9 @@ def _stamp() -> str:
 @team_view(Role.VIEWER)
 def gallery_csv(request: HttpRequest, access: TeamAccess) -> HttpResponseBase:
     """The gallery as the filters show it, one row per job."""
-    form = GalleryFilterForm(request.GET or None, team=access.team)
+    form = GalleryFilterForm(
+        request.GET or None, team=access.team, user_id=int(request.user.pk or 0)
+    )
     rows = exports.gallery_rows(form.jobs())
     return _download(
         exports.csv_rows(exports.GALLERY_HEADER, rows),
@@ -82,7 +84,9 @@ def gallery_zip(request: HttpRequest, access: TeamAccess) -> HttpResponseBase:
         order = {pk: index for index, pk in enumerate(ids)}
         jobs = sorted(ready.filter(pk__in=ids[:MAX_ZIP_VIDEOS]), key=lambda job: order[job.pk])
     else:
-        form = GalleryFilterForm(request.GET or None, team=access.team)
+        form = GalleryFilterForm(
+            request.GET or None, team=access.team, user_id=int(request.user.pk or 0)
+        )
         jobs = list(form.jobs().filter(status=Status.READY)[:MAX_ZIP_VIDEOS])
     if not jobs:
         messages.error(request, _("Choose at least one finished video to download."))

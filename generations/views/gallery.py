@@ -1,19 +1,27 @@
-"""The team gallery: a grid of results with filters, totals and pages."""
+"""The team gallery: a grid of results with filters, totals and pages; favourites,
+tags and deleting."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
 
 from generations import gallery_totals
 from generations.access import TeamAccess, team_view
+from generations.errors import Refused
 from generations.forms.gallery import GalleryFilterForm
 from generations.models import Generation, Role, Status
+from generations.services import housekeeping
+from generations.views.accounts import safe_next
 
 PAGE_SIZE = 24
 
@@ -23,7 +31,7 @@ def _totals(
 ) -> dict[str, Any]:
     """From the kept totals when the filters allow; prompt text needs the jobs themselves."""
     data = form.cleaned_data if form.is_valid() else {}
-    if not data.get("q"):
+    if not form.needs_jobs:
         kept = gallery_totals.totals(
             access.team,
             mode=data.get("mode", ""),
@@ -43,11 +51,19 @@ def _totals(
 
 @team_view(Role.VIEWER)
 def gallery(request: HttpRequest, access: TeamAccess) -> HttpResponse:
-    form = GalleryFilterForm(request.GET or None, team=access.team)
+    user_id = int(request.user.pk or 0)
+    form = GalleryFilterForm(request.GET or None, team=access.team, user_id=user_id)
     jobs = form.jobs()
     totals = _totals(access, form, jobs)
     continued = Generation.objects.filter(extends=OuterRef("pk"), status=Status.READY)
-    listed = jobs.select_related("created_by").annotate(continued=Exists(continued))
+    mine = Generation.favourite_of.through.objects.filter(
+        generation_id=OuterRef("pk"), user_id=user_id
+    )
+    listed = (
+        jobs.select_related("created_by")
+        .prefetch_related("tags")
+        .annotate(continued=Exists(continued), is_favourite=Exists(mine))
+    )
     paginator = Paginator(listed, PAGE_SIZE)
     paginator.count = totals["count"]  # already counted with the totals: one query less
     page = paginator.get_page(request.GET.get("page"))
@@ -65,3 +81,49 @@ def gallery(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         "query": query.urlencode(),
     }
     return render(request, "gallery/gallery.html", context)
+
+
+def _job(access: TeamAccess, generation_id: int) -> Generation:
+    return get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
+
+
+@require_POST
+@team_view(Role.VIEWER)
+def job_favourite(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    """Each member's own favourites (viewers too: it changes nothing of the team's)."""
+    generation = _job(access, generation_id)
+    housekeeping.toggle_favourite(generation, request.user)
+    return redirect(
+        safe_next(request, reverse("job-detail", args=[access.team.slug, generation.pk]))
+    )
+
+
+@require_POST
+@team_view(Role.MEMBER)
+def job_tags(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    generation = _job(access, generation_id)
+    try:
+        housekeeping.set_tags(generation, request.POST.get("tags", ""))
+    except Refused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, _("Tags saved."))
+    return redirect(
+        safe_next(request, reverse("job-detail", args=[access.team.slug, generation.pk]))
+    )
+
+
+@require_POST
+@team_view(Role.ADMIN)
+def job_delete(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    generation = _job(access, generation_id)
+    try:
+        housekeeping.delete(generation)
+    except Refused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
+    messages.success(
+        request,
+        _("Job #%(id)s deleted; the ledger keeps what it cost.") % {"id": generation.pk},
+    )
+    return redirect("gallery", slug=access.team.slug)
