@@ -23,6 +23,7 @@ from generations.models import (
     Generation,
     Invitation,
     Membership,
+    PromptTemplate,
     Role,
     ShareLink,
 )
@@ -83,6 +84,10 @@ def _objects(team) -> dict[str, str]:  # type: ignore[no-untyped-def]
     link = ShareLink.new(team=team, created_by=maker.user if maker else None)
     link.save()
     link.items.create(generation=job)
+    # Also the member's: members may remove their own templates (test_prompts.py: others').
+    template = PromptTemplate.objects.create(
+        team=team, name="matrix", prompt="p", created_by=maker.user if maker else None
+    )
     callback = callbacks.new_token() or "callback-token-for-the-matrix"
     Generation.objects.filter(pk=job.pk).update(callback_token_hash=callbacks.token_hash(callback))
     membership = Membership.objects.filter(team=team).order_by("pk").last()
@@ -107,6 +112,7 @@ def _objects(team) -> dict[str, str]:  # type: ignore[no-untyped-def]
         "invitation_id": str(invitation.pk),
         "credential_id": str(team.credentials.first().pk),
         "link_id": str(link.pk),
+        "template_id": str(template.pk),
         "token": token,
         "key": link.key,
         "kind": "video",

@@ -14,6 +14,7 @@ from playwright.sync_api import Browser, BrowserContext
 from generations import notifications, webhooks
 from generations import urls as studio_urls
 from generations.models import ApiToken, Generation, NotificationKind, Status
+from generations.services import prompts
 from generations.services.invitations import invite
 from generations.services.sharing import create_share
 from tests.cast import PASSWORD, add_credential
@@ -46,6 +47,8 @@ NOT_PAGES = {
     "job-favourite",
     "job-tags",
     "job-delete",
+    "prompt-template-create",
+    "prompt-template-delete",
     "gallery-csv",
     "gallery-zip",
     "ledger-csv",
@@ -102,6 +105,9 @@ def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
     )
     owner = cast.team.memberships.get(user=cast.owner)
     _invitation, token = invite(actor=owner, role="member", email="")
+    prompts.save_template(
+        team=cast.team, user=cast.owner, name="Lantern", prompt=long_prompt, mode="t2v_720p"
+    )
     ApiToken.issue(team=cast.team, user=cast.owner, name="a script with a long name " * 3)
     webhooks.add(
         team=cast.team,
@@ -121,6 +127,7 @@ def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
         Visit("job-detail", reverse("job-detail", args=[slug, failed.pk]), "owner", "job-failed"),
         Visit("job-chain", reverse("job-chain", args=[slug, follow.pk]), "owner"),
         Visit("gallery", reverse("gallery", kwargs=team), "owner"),
+        Visit("prompt-templates", reverse("prompt-templates", kwargs=team), "owner"),
         Visit("share-list", reverse("share-list", kwargs=team), "owner"),
         Visit("team-detail", reverse("team-detail", kwargs=team), "owner"),
         Visit("api-tokens", reverse("api-tokens", kwargs=team), "owner"),

@@ -22,9 +22,10 @@ from generations.forms.generate import GenerateForm, duration_label
 from generations.jimeng import catalog
 from generations.jimeng.payload import GenerationInput
 from generations.mode_names import mode_label
-from generations.models import Generation, ImageRole, Price, Role, Status
+from generations.models import Generation, ImageRole, Price, PromptTemplate, Role, Status
 from generations.progress import progress
 from generations.reasons import failure_reason
+from generations.services import prompts
 from generations.services.jobs import (
     available_modes,
     chain_of,
@@ -125,7 +126,8 @@ def _mode_table(modes: list[catalog.Mode]) -> dict[str, Any]:
 
 
 def _initial(access: TeamAccess, query: dict[str, str]) -> dict[str, Any]:
-    """A new job like an earlier one (`from`), or continuing one (`extend`)."""
+    """A new job like an earlier one (`from`), continuing one (`extend`), or from a
+    team template (`template`)."""
     jobs = Generation.objects.for_team(access.team)
     extend = query.get("extend", "")
     if extend.isdigit():
@@ -138,6 +140,12 @@ def _initial(access: TeamAccess, query: dict[str, str]) -> dict[str, Any]:
                 "resolution": source.resolution,
                 "extend_from": source.pk,
             }
+    template_id = query.get("template", "")
+    if template_id.isdigit():
+        template = PromptTemplate.objects.filter(team=access.team, pk=int(template_id)).first()
+        if template is not None:
+            mode = template.mode if template.mode in catalog.MODES else "t2v_720p"
+            return {"mode": mode, "prompt": template.prompt, "duration": 5, "seed": -1}
     source_id = query.get("from", "")
     if not source_id.isdigit():
         return {"mode": "t2v_720p", "duration": 5, "seed": -1}
@@ -226,6 +234,8 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         .filter(pk=form["extend_from"].value() or 0)
         .first(),
         "usage": access.team.usage(),
+        "history": prompts.history(access.team, user_id),
+        "prompt_templates": PromptTemplate.objects.filter(team=access.team),
         "held": [
             (frame, media.signed_url(frame.name))
             for frame in form.held.values()

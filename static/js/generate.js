@@ -184,6 +184,21 @@
       if (input) { input.addEventListener("change", scheduleEstimate); }
     });
   prompt.addEventListener("input", updateCounter);
+  // A recent prompt or a team template fills the prompt (and a template its mode).
+  form.querySelectorAll("[data-prompt-source]").forEach(function (source) {
+    source.addEventListener("change", function () {
+      var option = source.selectedOptions[0];
+      if (!source.value) { return; }
+      var mode = option.dataset.mode;
+      if (mode && modeSelect.querySelector('option[value="' + mode + '"]')) {
+        modeSelect.value = mode;
+        applyMode();
+      }
+      prompt.value = source.value;
+      updateCounter();
+      source.value = "";
+    });
+  });
   preview("first");
   preview("last");
   applyMode();
