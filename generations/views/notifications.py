@@ -26,10 +26,10 @@ def notification_list(request: HttpRequest) -> HttpResponse:
         .order_by("-created_at", "-pk")[:SHOWN]
     )
     memberships = Membership.objects.filter(user_id=user_id).select_related("team")
-    context = {"items": items, "memberships": memberships.order_by("team__name")}
-    response = render(request, "notifications/list.html", context)
+    # Read from now on; the page still marks which were new (`items` is already loaded).
     notifications.mark_read(user_id)
-    return response
+    context = {"items": items, "memberships": memberships.order_by("team__name")}
+    return render(request, "notifications/list.html", context)
 
 
 @require_POST
