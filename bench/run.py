@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.report import Table
 
-BENCHMARKS = ("polling", "callbacks", "tracker", "gallery", "upload", "web", "api")
+BENCHMARKS = ("polling", "callbacks", "tracker", "gallery", "upload", "web", "api", "exports")
 README = Path(__file__).resolve().parent / "README.md"
 STACKS = {"sqlite": "SQLite + django-q2 ORM broker", "pg": "PostgreSQL + Redis"}
 

@@ -108,7 +108,7 @@ def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
     prompts.save_template(
         team=cast.team, user=cast.owner, name="Lantern", prompt=long_prompt, mode="t2v_720p"
     )
-    ApiToken.issue(team=cast.team, user=cast.owner, name="a script with a long name " * 3)
+    ApiToken.issue(team=cast.team, user=cast.owner, name=("a script with a long name " * 3)[:60])
     webhooks.add(
         team=cast.team,
         url="https://hooks.example.com/" + "deep/" * 20 + "jimeng",
