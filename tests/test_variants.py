@@ -109,3 +109,13 @@ def test_the_gallery_groups_the_variants_of_a_submit(keyed) -> None:
     text = grouped.content.decode()
     assert f'data-job-tile="{first.pk}"' in text and f'data-job-tile="{second.pk}"' in text
     assert f'data-job-tile="{alone.pk}"' not in text and "2 videos" in text
+
+
+def test_how_to_vary_is_asked_only_for_several_videos(keyed) -> None:
+    client = keyed.client("member")
+    page = client.get(reverse("studio", args=["team-a"])).content.decode()
+    assert "data-variants-vary hidden" in page
+    keyed.team.quota_cny = Decimal("1.00")
+    keyed.team.save()
+    refused = post_generate(client, variants="3", vary="seed").content.decode()
+    assert "data-variants-vary>" in refused and 'value="3" selected' in refused
