@@ -74,6 +74,7 @@ from generations.upstream import address_rules
 log = logging.getLogger("generations.pipeline")
 
 MAX_SUBMIT_ATTEMPTS = 8
+LIMIT_CODES = frozenset({50429, 50430})  # rate and concurrency limits (docs/pipeline.md)
 RECOVER_EVERY_SECONDS = 5.0
 
 
@@ -323,8 +324,12 @@ def _submit_failed(generation: Generation, error: JimengError, owner: str) -> No
         return
     # A busy upstream (50429/50430/50500/50501) answered with no task, and a refused
     # connection never reached it: in both cases nothing was created, so try later.
+    # A rate or concurrency limit says only "not now" (a burst of jobs meets the account's
+    # limit for as long as earlier jobs run): it never uses up the job's tries, which
+    # only errors do; the job's deadline still ends a wait that never ends.
     retryable = error.is_busy or not error.reached_service
-    if retryable and generation.attempts < MAX_SUBMIT_ATTEMPTS:
+    limited = error.code in LIMIT_CODES
+    if retryable and (limited or generation.attempts < MAX_SUBMIT_ATTEMPTS):
         Generation.objects.filter(pk=generation.pk, status=Status.SUBMITTING).update(
             status=Status.QUEUED,
             next_action_at=_later(schedule.backoff(generation.attempts)),

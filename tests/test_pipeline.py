@@ -156,6 +156,21 @@ def test_busy_submit_is_sent_again_later_because_no_task_was_made(studio, emulat
     assert len(emulator.store.tasks()) == 1
 
 
+def test_rate_limits_never_use_up_a_jobs_tries_but_errors_do(studio, emulator) -> None:
+    """A burst meets the account's limits as long as earlier jobs run: "not now" is no
+    reason to fail a job. Ten limits in a row (more than MAX_SUBMIT_ATTEMPTS) and the job
+    is still made; eight internal errors and it fails, released."""
+    limits = ",".join(["50429"] * 10)
+    waited = make_job(studio.team, prompt=f"limited [sandbox:submit-faults={limits}]")
+    (waited,) = drive([waited.pk])
+    assert waited.status == Status.READY and waited.attempts > pipeline.MAX_SUBMIT_ATTEMPTS
+    errors = ",".join(["50500"] * pipeline.MAX_SUBMIT_ATTEMPTS)
+    broken = make_job(studio.team, prompt=f"broken [sandbox:submit-faults={errors}]")
+    (broken,) = drive([broken.pk])
+    assert (broken.status, broken.failure_code) == (Status.FAILED, "50500")
+    assert _ledger(broken) == ["reserve", "release"]
+
+
 def test_submit_read_timeout_is_never_resent(studio, emulator, settings) -> None:
     settings.SANDBOX_SLOW_SECONDS = 1.0
     settings.JIMENG_SUBMIT_TIMEOUT = 0.3

@@ -32,16 +32,23 @@ def _counts() -> dict[str, int]:
 
 
 def test_twenty_jobs_survive_faults_and_two_kills(cast, emulator, settings, start_worker) -> None:
-    settings.SANDBOX_GENERATION_SECONDS = 3
-    settings.SANDBOX_GENERATION_SECONDS_MAX = 12
     settings.SANDBOX_FAULT_50429 = 0.1
     settings.SANDBOX_FAULT_50500 = 0.1
     settings.SANDBOX_FAULT_SLOW = 0.1
     settings.SANDBOX_SLOW_SECONDS = 2.0  # beyond the worker's 1 s query timeout
     add_credential(cast.team, emulator.volcengine_url)
     worker = start_worker()
+    # Each job takes its own time upstream, 3 to 25.8 s, so that the jobs finish one by
+    # one and the second kill finds some ready and others still running. (Left to the
+    # emulator, the time follows the prompt and the seed, and random seeds are drawn per
+    # job: some runs had most jobs finish at once, past the window the test waits for.)
     jobs = [
-        make_job(cast.team, mode, prompt=f"job {n}: a paper boat on a river", user=cast.member)
+        make_job(
+            cast.team,
+            mode,
+            prompt=f"job {n}: a paper boat on a river [sandbox:seconds={3 + 1.2 * n:.1f}]",
+            user=cast.member,
+        )
         for n, mode in enumerate(MODES)
     ]
     assert len(jobs) == 20
