@@ -45,7 +45,6 @@ from generations.services.jobs import (
     available_modes,
     make_final,
     quote,
-    regenerate_generation,
     retry_generation,
 )
 from generations.services.sharing import create_share
@@ -441,7 +440,7 @@ def regenerate(request: HttpRequest, generation_id: int) -> Any:
     access = api_access(request)
     job = _job(request, generation_id)
     try:
-        again = regenerate_generation(generation=job, user=access.token.user)
+        again = retry_generation(generation=job, user=access.token.user, another_take=True)
     except Refused as refusal:
         return _refusal(refusal)
     return Answer(201, job_document(again, base=_base(request)))

@@ -281,30 +281,22 @@ def start_from_form(form: Any, *, user: Any) -> Generation:
     )
 
 
-def retry_generation(*, generation: Generation, user: Any) -> Generation:
-    """Run a finished job again as a new generation with the same inputs."""
+def retry_generation(
+    *, generation: Generation, user: Any, another_take: bool = False
+) -> Generation:
+    """Run a job again as a new generation with the same inputs and frames: a failed one
+    as it was sent; with `another_take` (Regenerate, any job), a seed asked to be random
+    is drawn again and a chosen one kept."""
     frames = frames_from_generation(generation)
-    return start_generation(
-        team=generation.team,
-        user=user,
-        mode=generation.catalog_mode,
-        # Only counted by the checks: the frames' bytes go to storage, not the request.
-        request=generation.request_input(tuple("…" for _ in frames)),
-        frames=frames,
-        retry_of=generation,
-    )
-
-
-def regenerate_generation(*, generation: Generation, user: Any) -> Generation:
-    """Make another video like this one, whatever became of it: the same inputs and
-    frames; a seed asked to be random is drawn again (another take), a chosen one kept."""
-    frames = frames_from_generation(generation)
+    # Only counted by the checks: the frames' bytes go to storage, not the request.
     request = generation.request_input(tuple("…" for _ in frames))
+    if another_take:
+        request = dataclasses.replace(request, seed=generation.seed)
     return start_generation(
         team=generation.team,
         user=user,
         mode=generation.catalog_mode,
-        request=dataclasses.replace(request, seed=generation.seed),
+        request=request,
         frames=frames,
         retry_of=generation,
     )

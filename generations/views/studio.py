@@ -31,7 +31,6 @@ from generations.services.jobs import (
     chain_of,
     make_final,
     quote,
-    regenerate_generation,
     retry_generation,
     start_variants_from_form,
 )
@@ -368,6 +367,27 @@ def job_cancel(request: HttpRequest, access: TeamAccess, generation_id: int) -> 
     )
 
 
+def _again(
+    request: HttpRequest, access: TeamAccess, generation: Generation, *, another_take: bool
+) -> HttpResponse:
+    """Start a job like `generation`; to the new job (or where the request came from)."""
+    try:
+        again = retry_generation(
+            generation=generation, user=request.user, another_take=another_take
+        )
+    except Refused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
+    if another_take:
+        text = _("Job #%(id)s queued: another take of #%(source)s.")
+    else:
+        text = _("Job #%(id)s queued with the same inputs.")
+    messages.success(
+        request, text % {"id": again.pk, "source": generation.pk}, extra_tags=f"job-{again.pk}"
+    )
+    return redirect(safe_next(request, reverse("job-detail", args=[access.team.slug, again.pk])))
+
+
 @require_POST
 @team_view(Role.MEMBER)
 def job_retry(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
@@ -375,13 +395,7 @@ def job_retry(request: HttpRequest, access: TeamAccess, generation_id: int) -> H
     if generation.status not in (Status.FAILED, Status.CANCELLED):
         messages.error(request, _("Only failed or cancelled jobs can be retried."))
         return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
-    try:
-        retry = retry_generation(generation=generation, user=request.user)
-    except Refused as refusal:
-        messages.error(request, str(refusal))
-        return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
-    messages.success(request, _("Job #%(id)s queued with the same inputs.") % {"id": retry.pk})
-    return redirect("job-detail", slug=access.team.slug, generation_id=retry.pk)
+    return _again(request, access, generation, another_take=False)
 
 
 @require_POST
@@ -389,18 +403,7 @@ def job_retry(request: HttpRequest, access: TeamAccess, generation_id: int) -> H
 def job_regenerate(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
     """Another take of any job, in one click."""
     generation = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
-    try:
-        again = regenerate_generation(generation=generation, user=request.user)
-    except Refused as refusal:
-        messages.error(request, str(refusal))
-        return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
-    messages.success(
-        request,
-        _("Job #%(id)s queued: another take of #%(source)s.")
-        % {"id": again.pk, "source": generation.pk},
-        extra_tags=f"job-{again.pk}",
-    )
-    return redirect(safe_next(request, reverse("job-detail", args=[access.team.slug, again.pk])))
+    return _again(request, access, generation, another_take=True)
 
 
 @require_POST
