@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q, Sum
+from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -582,6 +582,19 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
     def active(self) -> GenerationQuerySet:
         return self.filter(status__in=ACTIVE)
 
+    def with_variants(self) -> GenerationQuerySet:
+        """Each job with `variants`: how many jobs of its submit are still in the gallery
+        (1 for a job made alone)."""
+        same_submit = (
+            Generation.objects.filter(batch=OuterRef("batch"), deleted_at__isnull=True)
+            .exclude(batch="")
+            .order_by()
+            .values("batch")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        return self.annotate(variants=Coalesce(Subquery(same_submit), 1))
+
 
 # Media names are fixed by the generation's id, so a retried step overwrites its own
 # earlier attempt instead of leaving an orphan beside it.
@@ -632,7 +645,6 @@ class Generation(models.Model):
     )
     # Variants: the jobs of one submit share a batch (one prompt, several takes).
     batch = models.CharField(max_length=32, blank=True, db_index=True)
-    batch_size = models.PositiveSmallIntegerField(default=1)
     favourite_of = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="favourite_generations"
     )
@@ -1262,6 +1274,7 @@ class Notification(models.Model):
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     created_at = models.DateTimeField(default=timezone.now)
     read_at = models.DateTimeField(null=True, blank=True)
+    emailed_at = models.DateTimeField(null=True, blank=True)  # its email went out
 
     class Meta:
         verbose_name = _("notification")

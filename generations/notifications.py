@@ -75,6 +75,12 @@ def email(notification_id: int) -> str:
     )
     if notification is None or notification.generation is None or not notification.user.email:
         return "nothing to send"
+    # Once: a task run twice (a worker lost after sending, say) finds it claimed.
+    claimed = Notification.objects.filter(pk=notification.pk, emailed_at__isnull=True).update(
+        emailed_at=timezone.now()
+    )
+    if not claimed:
+        return "sent already"
     job = notification.generation
     values = {"id": job.pk, "team": job.team.name, "mode": mode_label(job.mode)}
     if notification.kind == NotificationKind.JOB_READY:
@@ -94,6 +100,7 @@ def email(notification_id: int) -> str:
     try:
         send_mail(subject, body, None, [notification.user.email])
     except OSError as error:
+        Notification.objects.filter(pk=notification.pk).update(emailed_at=None)
         log.warning("notification email %s not sent: %s", notification_id, error)
         return "not sent"
     return "sent"

@@ -76,6 +76,8 @@ def test_email_when_asked_per_team(studio, mailoutbox, django_capture_on_commit_
     with django_capture_on_commit_callbacks(execute=True):
         drive([job.pk])
     assert run_queued(EMAIL) == ["sent"]
+    note = Notification.objects.get(generation=job)
+    assert notifications.email(note.pk) == "sent already"  # a task run twice mails once
     (mail,) = mailoutbox
     assert mail.to == [studio.member.email] and mail.subject == f"Job #{job.pk} is ready (Team A)"
     assert f"https://studio.example.com/t/team-a/jobs/{job.pk}/" in mail.body

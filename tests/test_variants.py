@@ -30,9 +30,8 @@ def test_one_submit_makes_several_takes_with_their_own_seeds(keyed) -> None:
     jobs = list(Generation.objects.order_by("pk"))
     assert response.status_code == 302 and len(jobs) == 3
     assert len({job.batch for job in jobs}) == 1 and jobs[0].batch
-    assert {job.batch_size for job in jobs} == {3} and {job.prompt for job in jobs} == {
-        "a red kite"
-    }
+    assert [j.variants for j in Generation.objects.with_variants()] == [3, 3, 3]
+    assert {job.prompt for job in jobs} == {"a red kite"}
     assert {job.seed for job in jobs} == {-1} and len({job.seed_used for job in jobs}) == 3
     assert LedgerEntry.objects.filter(kind="reserve").count() == 3
     page = client.get(response["Location"]).content.decode()
@@ -119,3 +118,14 @@ def test_how_to_vary_is_asked_only_for_several_videos(keyed) -> None:
     keyed.team.save()
     refused = post_generate(client, variants="3", vary="seed").content.decode()
     assert "data-variants-vary>" in refused and 'value="3" selected' in refused
+
+
+def test_a_deleted_variant_no_longer_counts(keyed, django_capture_on_commit_callbacks) -> None:
+    from generations.services import housekeeping
+
+    post_generate(keyed.client("member"), prompt="take", variants="2")
+    first, second = (mark_ready(job) for job in Generation.objects.order_by("pk"))
+    with django_capture_on_commit_callbacks(execute=True):
+        housekeeping.delete(first)
+    page = keyed.client("viewer").get(reverse("gallery", args=["team-a"])).content.decode()
+    assert f'data-job-tile="{second.pk}"' in page and "variants-" not in page

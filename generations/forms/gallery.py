@@ -6,13 +6,12 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django import forms
-from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from generations.forms import set_choices
 from generations.jimeng import catalog
-from generations.models import Generation, Membership, Status, Tag, Team
+from generations.models import Generation, GenerationQuerySet, Membership, Status, Tag, Team
 
 
 class GalleryFilterForm(forms.Form):
@@ -55,7 +54,7 @@ class GalleryFilterForm(forms.Form):
             self.add_error("until", _("The end date is before the start date."))
         return data
 
-    def jobs(self) -> QuerySet[Generation]:
+    def jobs(self) -> GenerationQuerySet:
         """The team's jobs these filters pick (all of them when the filters are invalid;
         the page shows the errors)."""
         jobs = Generation.objects.for_team(self.team)

@@ -92,7 +92,6 @@ def start_generation(
     extends: Generation | None = None,
     from_draft: Generation | None = None,
     batch: str = "",
-    batch_size: int = 1,
     defer_frames: bool = False,
 ) -> Generation:
     """Record the job and reserve its cost in one transaction, then store its frames.
@@ -119,7 +118,6 @@ def start_generation(
             extends=extends,
             from_draft=from_draft,
             batch=batch,
-            batch_size=batch_size,
             mode=mode.name,
             req_key=mode.req_key,
             prompt=request.prompt,
@@ -231,7 +229,6 @@ def start_variants(
                     frames=frames,
                     extends=extends,
                     batch=batch,
-                    batch_size=len(requests),
                     defer_frames=True,
                 )
                 for request in requests

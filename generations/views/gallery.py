@@ -60,7 +60,8 @@ def gallery(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         generation_id=OuterRef("pk"), user_id=user_id
     )
     listed = (
-        jobs.select_related("created_by")
+        jobs.with_variants()
+        .select_related("created_by")
         .prefetch_related("tags")
         .annotate(continued=Exists(continued), is_favourite=Exists(mine))
     )

@@ -331,7 +331,9 @@ def jobs_status(request: HttpRequest, access: TeamAccess) -> JsonResponse:
 @team_view(Role.VIEWER)
 def job_detail(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
     generation = get_object_or_404(
-        Generation.objects.for_team(access.team).select_related("created_by", "credential"),
+        Generation.objects.for_team(access.team)
+        .with_variants()
+        .select_related("created_by", "credential"),
         pk=generation_id,
     )
     context = {
