@@ -12,7 +12,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from generations.models import Credential, CredentialKind, Membership, Role, Team
-from tests.conftest import SANDBOX_AK, SANDBOX_SK
+from tests.conftest import SANDBOX_AK, SANDBOX_ARK_KEY, SANDBOX_SK
+from tests.pipeline import FAST_PIPELINE
 
 PASSWORD = "a-long-test-password-42"
 ROLES = ("owner", "admin", "member", "viewer", "outsider")
@@ -91,3 +92,22 @@ def post_generate(client: Any, team: str = "team-a", **fields: Any) -> Any:
         **fields,
     }
     return client.post(reverse("studio", args=[team]), data)
+
+
+@pytest.fixture
+def ark(cast: Cast, emulator: Any, settings: Any) -> Cast:
+    """Team A with an Ark key on the emulator (and its Volcengine key), fast settings."""
+    for name, value in FAST_PIPELINE.items():
+        setattr(settings, name, value)
+    settings.SUBMIT_CHECK_SECONDS = 0.3
+    add_credential(cast.team, emulator.volcengine_url)
+    add_credential(
+        cast.team,
+        emulator.ark_url,
+        access_key="",
+        secret=SANDBOX_ARK_KEY,
+        kind="ark",
+        default=False,
+        label="Ark",
+    )
+    return cast

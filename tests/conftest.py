@@ -186,5 +186,5 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-from tests.cast import cast, keyed  # noqa: E402,F401 - the shared cast fixtures
+from tests.cast import ark, cast, keyed  # noqa: E402,F401 - the shared cast fixtures
 from tests.workers import start_worker  # noqa: E402,F401 - real qcluster processes

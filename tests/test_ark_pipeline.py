@@ -9,7 +9,6 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 from django.core.files.storage import default_storage
 from django.urls import reverse
 from django.utils import timezone
@@ -23,28 +22,7 @@ from generations.models import (
     Status,
 )
 from generations.services.jobs import available_modes
-from tests.cast import add_credential
-from tests.conftest import SANDBOX_ARK_KEY
-from tests.pipeline import FAST_PIPELINE, drive, make_job
-
-
-@pytest.fixture
-def ark(cast, emulator, settings):  # type: ignore[no-untyped-def]
-    """Team A with an Ark key on the emulator (and its Volcengine key), fast settings."""
-    for name, value in FAST_PIPELINE.items():
-        setattr(settings, name, value)
-    settings.SUBMIT_CHECK_SECONDS = 0.3
-    add_credential(cast.team, emulator.volcengine_url)
-    add_credential(
-        cast.team,
-        emulator.ark_url,
-        access_key="",
-        secret=SANDBOX_ARK_KEY,
-        kind="ark",
-        default=False,
-        label="Ark",
-    )
-    return cast
+from tests.pipeline import drive, make_job
 
 
 def _entries(job: Generation) -> dict[str, LedgerEntry]:

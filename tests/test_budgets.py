@@ -4,11 +4,10 @@ and each member's spend on the team page."""
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -16,6 +15,7 @@ from generations import ledger, pipeline
 from generations.models import EntryKind, Generation, LedgerEntry, Membership, Team
 from tests.cast import add_credential, post_generate
 from tests.pipeline import make_job, mark_ready
+from tests.race import at_once
 
 
 def _budget(cast, role: str, amount: str | None) -> None:  # type: ignore[no-untyped-def]
@@ -86,28 +86,16 @@ def test_concurrent_submits_of_one_member_cannot_pass_the_budget(cast) -> None:
         )
         for _ in range(12)
     ]
-    start = threading.Barrier(len(jobs))
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt(job: Generation) -> None:
-        start.wait()
+    def attempt(job: Generation) -> str:
         try:
             with transaction.atomic():
                 ledger.reserve(team=Team.objects.get(pk=cast.team.pk), generation=job, user=None)
-            result = "reserved"
         except ledger.BudgetExceeded:
-            result = "refused"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
+            return "refused"
+        return "reserved"
 
-    threads = [threading.Thread(target=attempt, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(attempt, jobs)
     assert outcomes.count("reserved") == 3 and outcomes.count("refused") == 9
     held = LedgerEntry.objects.filter(team=cast.team, kind=EntryKind.RESERVE)
     assert sum(entry.amount_cny for entry in held) == Decimal("9.00")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 from decimal import Decimal
 
 import pytest
@@ -13,6 +12,7 @@ from django.utils import timezone
 from generations import ledger
 from generations.errors import Refused
 from generations.models import EntryKind, Generation, LedgerEntry, Team, month_start
+from tests.race import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -152,27 +152,15 @@ def test_fifty_concurrent_reservations_against_room_for_ten(cast) -> None:
     cast.team.quota_cny = Decimal("30.00")
     cast.team.save()
     generations = [_generation(cast.team) for _ in range(50)]
-    start = threading.Barrier(50)
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def attempt(generation: Generation) -> None:
-        start.wait()
+    def attempt(generation: Generation) -> str:
         try:
             _reserve(cast.team, generation)
-            result = "reserved"
         except ledger.QuotaExceeded:
-            result = "refused"
-        finally:
-            connection.close()
-        with lock:
-            outcomes.append(result)
+            return "refused"
+        return "reserved"
 
-    threads = [threading.Thread(target=attempt, args=(g,)) for g in generations]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes = at_once(attempt, generations)
     reserved, refused = outcomes.count("reserved"), outcomes.count("refused")
     print(f"\n{connection.vendor}: {reserved} reserved, {refused} refused")
     assert outcomes.count("reserved") == 10 and outcomes.count("refused") == 40

@@ -11,28 +11,9 @@ from django.urls import reverse
 
 from generations.jimeng.payload import SEED_MAX
 from generations.models import Generation, Status
-from tests.cast import add_credential
-from tests.conftest import SANDBOX_ARK_KEY
-from tests.pipeline import FAST_PIPELINE, drive, make_job
+from tests.pipeline import drive, make_job
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def fast(cast, emulator, settings):  # type: ignore[no-untyped-def]
-    for name, value in FAST_PIPELINE.items():
-        setattr(settings, name, value)
-    add_credential(cast.team, emulator.volcengine_url)
-    add_credential(
-        cast.team,
-        emulator.ark_url,
-        access_key="",
-        secret=SANDBOX_ARK_KEY,
-        kind="ark",
-        default=False,
-        label="Ark",
-    )
-    return cast
 
 
 def _seed_field(page: str) -> str:
@@ -41,15 +22,15 @@ def _seed_field(page: str) -> str:
     return found.group(1)
 
 
-def test_a_random_seed_is_drawn_sent_recorded_and_reused(fast, emulator) -> None:
-    job = make_job(fast.team, "t2v_720p", seed=-1, user=fast.member)
+def test_a_random_seed_is_drawn_sent_recorded_and_reused(ark, emulator) -> None:
+    job = make_job(ark.team, "t2v_720p", seed=-1, user=ark.member)
     assert job.seed == -1 and 0 <= job.seed_used <= SEED_MAX
     (job,) = drive([job.pk])
     assert job.status == Status.READY
     (task,) = emulator.store.tasks()
     assert json.loads(task.body)["seed"] == job.seed_used  # what was sent is what is kept
 
-    client = fast.client("member")
+    client = ark.client("member")
     page = client.get(reverse("job-detail", args=["team-a", job.pk])).content.decode()
     assert f"used {job.seed_used}" in page
     # "Reuse settings" makes the same video: the seed that was sent.
@@ -62,21 +43,21 @@ def test_a_random_seed_is_drawn_sent_recorded_and_reused(fast, emulator) -> None
     assert f"seed {job.seed_used}" in gallery
 
 
-def test_two_random_jobs_get_different_seeds_and_a_chosen_one_is_kept(fast) -> None:
-    first, second = (make_job(fast.team, seed=-1) for _ in range(2))
+def test_two_random_jobs_get_different_seeds_and_a_chosen_one_is_kept(ark) -> None:
+    first, second = (make_job(ark.team, seed=-1) for _ in range(2))
     assert first.seed_used != second.seed_used  # 1 in 4 billion to fail
-    chosen = make_job(fast.team, seed=1234)
+    chosen = make_job(ark.team, seed=1234)
     assert (chosen.seed, chosen.seed_used) == (1234, 1234)
 
 
-def test_a_model_that_picks_its_own_seed_reports_it(fast, emulator) -> None:
-    job = make_job(fast.team, "seedance_2_0", resolution="480p", seed=-1)
+def test_a_model_that_picks_its_own_seed_reports_it(ark, emulator) -> None:
+    job = make_job(ark.team, "seedance_2_0", resolution="480p", seed=-1)
     assert job.seed_used is None
     (job,) = drive([job.pk])
     (task,) = emulator.store.tasks()
     assert "seed" not in json.loads(task.body)
     assert job.status == Status.READY and isinstance(job.seed_used, int) and job.seed_used >= 0
     # Reusing it cannot send a seed the model refuses.
-    page = fast.client("member").get(reverse("studio", args=["team-a"]), {"from": job.pk})
+    page = ark.client("member").get(reverse("studio", args=["team-a"]), {"from": job.pk})
     assert _seed_field(page.content.decode()) == "-1"
     assert Generation.objects.get(pk=job.pk).sent_seed == -1
