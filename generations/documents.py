@@ -55,6 +55,8 @@ def job_document(job: Generation, *, base: str | None = None) -> dict[str, Any]:
         "video": _video(job) if ready else None,
         "extends": job.extends_id,
         "from_draft": job.from_draft_id,
+        # The jobs of one submit share a batch (variants); list them with ?batch=.
+        "batch": job.batch or None,
         "can_cancel": job.can_cancel,
         "can_extend": job.can_extend,
         "can_make_final": job.can_make_final,

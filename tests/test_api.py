@@ -362,3 +362,16 @@ def test_regenerate_makes_another_take_of_any_job(keyed) -> None:
     assert again.retry_of_id == ready.pk and again.seed_used != ready.seed_used
     viewer = Api(token_for(keyed, "viewer"))
     assert viewer.post(f"/api/v1/generations/{ready.pk}/regenerate").status_code == 403
+
+
+def test_variants_through_the_api_like_the_form(keyed) -> None:
+    api = Api(token_for(keyed, "member"))
+    answer = api.post("/api/v1/generations", {**T2V, "variants": 3, "vary": "seed"})
+    assert answer.status_code == 201
+    made = answer.json()
+    assert len(made["variants"]) == 3 and made["id"] == made["variants"][0]
+    listed = api.get(f"/api/v1/generations?batch={made['batch']}").json()
+    assert sorted(item["id"] for item in listed["items"]) == sorted(made["variants"])
+    too_many = api.post("/api/v1/generations", {**T2V, "variants": 3, "vary": "duration"})
+    assert too_many.status_code == 400 and "variants" in too_many.json()["errors"]
+    assert Generation.objects.count() == 3

@@ -22,7 +22,7 @@ from generations.errors import Refused
 from generations.forms.generate import GenerateForm
 from generations.ledger import QuotaExceeded
 from generations.models import Generation, IdempotencyKey
-from generations.services.jobs import available_modes, start_from_form
+from generations.services.jobs import available_modes, start_variants_from_form
 
 DATA_URI = re.compile(r"^data:image/(jpeg|jpg|png|webp);base64,(.*)$", re.S | re.I)
 MAX_IMAGE_BYTES = 20 * 1024 * 1024
@@ -84,6 +84,7 @@ class Outcome:
 
     status: int
     job: Generation | None = None
+    variants: list[Generation] = field(default_factory=list)  # the submit's jobs, job first
     detail: str = ""
     errors: dict[str, list[str]] = field(default_factory=dict)
     code: str = ""
@@ -107,7 +108,7 @@ def create(
     try:
         if not form.is_valid() or form.request_input is None:
             return _let_go(access, key, _invalid(form))
-        job = start_from_form(form, user=access.token.user)
+        made = start_variants_from_form(form, user=access.token.user)
     except QuotaExceeded as refusal:
         return _let_go(access, key, Outcome(402, detail=str(refusal), code="quota_exceeded"))
     except Refused as refusal:
@@ -116,8 +117,8 @@ def create(
         _let_go(access, key, Outcome(500))
         raise
     if key:
-        IdempotencyKey.objects.filter(token=access.token, key=key).update(generation=job)
-    return Outcome(201, job)
+        IdempotencyKey.objects.filter(token=access.token, key=key).update(generation=made[0])
+    return Outcome(201, made[0], variants=made)
 
 
 def _invalid(form: GenerateForm) -> Outcome:

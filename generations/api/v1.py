@@ -203,11 +203,16 @@ class GenerationIn(Schema):
     first_image: str | None = None
     last_image: str | None = None
     extend_from: int | None = None
+    variants: int = 1  # 1–4 videos from one submit
+    vary: str = "seed"  # seed, duration or ratio
 
 
 def _answer(request: HttpRequest, outcome: creating.Outcome) -> Any:
     if outcome.job is not None:
-        return Answer(outcome.status, job_document(outcome.job, base=_base(request)))
+        document = job_document(outcome.job, base=_base(request))
+        if len(outcome.variants) > 1:
+            document["variants"] = [job.pk for job in outcome.variants]
+        return Answer(outcome.status, document)
     body: dict[str, Any] = {"detail": outcome.detail}
     if outcome.errors:
         body["errors"] = outcome.errors
@@ -320,6 +325,8 @@ class ListQuery(Schema):
     author: str | None = None
     since: str | None = None
     until: str | None = None
+    tag: str | None = None
+    batch: str | None = None  # the variants of one submit
     cursor: str | None = None
     limit: int = 24
 
