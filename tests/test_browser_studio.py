@@ -58,7 +58,10 @@ def test_studio_journey(
     cards = page.locator("[data-job]")
     expect(cards).to_have_count(2)
     seen = _watch_status(page, cards.nth(0).locator("[data-status-label]"))
-    assert seen[0] == "Queued" and seen[-1] == "Ready" and len(seen) >= 3, seen
+    # The worker may have taken the job before the page was drawn: it starts in any state
+    # before Ready, and at least three states follow one another without a reload.
+    assert seen[0] in ("Queued", "Submitting", "Submitted"), seen
+    assert seen[-1] == "Ready" and len(seen) >= 3, seen
     expect(cards.nth(1).locator("[data-status-label]")).to_have_text("Ready", timeout=60_000)
     assert page.evaluate("window.__samePage") is True
 
