@@ -17,7 +17,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Count, F, OuterRef, Q, Subquery, Sum
+from django.db.models import Case, Count, F, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
@@ -587,13 +587,43 @@ class GenerationQuerySet(models.QuerySet["Generation"]):
         (1 for a job made alone)."""
         same_submit = (
             Generation.objects.filter(batch=OuterRef("batch"), deleted_at__isnull=True)
-            .exclude(batch="")
+            .exclude(batch="")  # lets the planners use the partial index gen_batch
             .order_by()
             .values("batch")
             .annotate(n=Count("pk"))
             .values("n")
         )
-        return self.annotate(variants=Coalesce(Subquery(same_submit), 1))
+        # A job made alone has no batch: counting the jobs "of its submit" would count
+        # every solo job of the studio. The subquery runs only for variants (a CASE
+        # evaluates the branch it takes), as an indexed lookup of at most four rows.
+        return self.annotate(
+            variants=Case(
+                When(batch="", then=Value(1)),
+                default=Coalesce(Subquery(same_submit), 1),
+                output_field=models.IntegerField(),
+            )
+        )
+
+    def with_tile_facts(self, user_id: int) -> GenerationQuerySet:
+        """What each gallery tile shows besides the job: its variants, whether a ready
+        video continues it (`continued`: that video's id, or None) and whether `user_id`
+        keeps it as a favourite (`is_favourite`).
+
+        Scalar subqueries, not EXISTS: PostgreSQL plans an EXISTS over a whole team's
+        jobs (it cannot see the page's LIMIT) as one hash of every ready job; a scalar
+        subquery stays an indexed lookup per tile.
+        """
+        continued = (
+            Generation.objects.filter(extends=OuterRef("pk"), status=Status.READY)
+            .order_by()
+            .values("pk")[:1]
+        )
+        favourite = Generation.favourite_of.through.objects.filter(
+            generation_id=OuterRef("pk"), user_id=user_id
+        ).values("pk")[:1]
+        return self.with_variants().annotate(
+            continued=Subquery(continued), is_favourite=Subquery(favourite)
+        )
 
 
 # Media names are fixed by the generation's id, so a retried step overwrites its own
@@ -644,7 +674,7 @@ class Generation(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     # Variants: the jobs of one submit share a batch (one prompt, several takes).
-    batch = models.CharField(max_length=32, blank=True, db_index=True)
+    batch = models.CharField(max_length=32, blank=True)
     favourite_of = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="favourite_generations"
     )
@@ -757,6 +787,18 @@ class Generation(models.Model):
             models.Index(fields=["status", "next_action_at"], name="gen_due"),
             models.Index(fields=["team", "status", "-created_at"], name="gen_team_status"),
             models.Index(fields=["mode", "seconds", "-upstream_done_at"], name="gen_recent_done"),
+            # The gallery filtered by mode or by author, newest first, without a sort.
+            models.Index(fields=["team", "mode", "-created_at"], name="gen_team_mode"),
+            models.Index(fields=["team", "created_by", "-created_at"], name="gen_team_author"),
+            # Most jobs have no batch and extend nothing: indexing only those that do
+            # keeps the planners from taking these columns for unselective (an index
+            # of a column that is mostly '' or NULL looked worse to them than `status`).
+            models.Index(fields=["batch"], name="gen_batch", condition=~Q(batch="")),
+            models.Index(
+                fields=["extends", "status"],
+                name="gen_extensions",
+                condition=Q(extends__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -55,16 +55,7 @@ def gallery(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     form = GalleryFilterForm(request.GET or None, team=access.team, user_id=user_id)
     jobs = form.jobs()
     totals = _totals(access, form, jobs)
-    continued = Generation.objects.filter(extends=OuterRef("pk"), status=Status.READY)
-    mine = Generation.favourite_of.through.objects.filter(
-        generation_id=OuterRef("pk"), user_id=user_id
-    )
-    listed = (
-        jobs.with_variants()
-        .select_related("created_by")
-        .prefetch_related("tags")
-        .annotate(continued=Exists(continued), is_favourite=Exists(mine))
-    )
+    listed = jobs.with_tile_facts(user_id).select_related("created_by").prefetch_related("tags")
     paginator = Paginator(listed, PAGE_SIZE)
     paginator.count = totals["count"]  # already counted with the totals: one query less
     page = paginator.get_page(request.GET.get("page"))
