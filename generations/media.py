@@ -10,6 +10,7 @@ requests so players can seek.
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import IO
 
@@ -54,6 +55,23 @@ def _attachment(name: str, download_name: str | None) -> str | None:
     return f'attachment; filename="{download_name}"' if download_name else None
 
 
+def _window() -> int:
+    """Links are signed as of the start of a window a third of their life long: every
+    page drawn in one window links to the same URL (so the browser's cache works for
+    posters seen again), and every link still lives two thirds of its life or more."""
+    return max(1, settings.MEDIA_URL_TTL_SECONDS // 3)
+
+
+def _window_start() -> int:
+    now = int(time.time())
+    return now - now % _window()
+
+
+class _WindowSigner(signing.TimestampSigner):
+    def timestamp(self) -> str:
+        return signing.b62_encode(_window_start())
+
+
 def signed_url(name: str, *, download_name: str | None = None) -> str:
     ttl = settings.MEDIA_URL_TTL_SECONDS
     if settings.MEDIA_STORAGE == "s3":
@@ -62,15 +80,19 @@ def signed_url(name: str, *, download_name: str | None = None) -> str:
         if disposition:
             parameters["ResponseContentDisposition"] = disposition
         return default_storage.url(name, parameters=parameters, expire=ttl)  # type: ignore[call-arg]
-    token = signing.dumps({"n": name, "d": download_name}, salt=SALT, compress=True)
+    token = _WindowSigner(salt=SALT).sign_object({"n": name, "d": download_name}, compress=True)
     return reverse("media", args=[token])
 
 
 def redirect_to(name: str, *, download_name: str | None = None) -> HttpResponse:
+    """A redirect to the file's signed URL, which the browser may keep until the window
+    ends (private: it is this member's; a presigned S3 URL, which changes on every
+    signing, is then reused too)."""
     if not name:
         raise Http404("no such file")
     response = HttpResponseRedirect(signed_url(name, download_name=download_name))
-    response["Cache-Control"] = "private, no-store"
+    remaining = _window_start() + _window() - int(time.time())
+    response["Cache-Control"] = f"private, max-age={max(0, remaining)}"
     return response
 
 
