@@ -3,17 +3,25 @@ from, its fitted bytes, and the ratio it was measured at."""
 
 from __future__ import annotations
 
+import logging
+import shutil
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
+from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 
 from generations.jimeng import catalog
 from generations.jimeng.images import FittedImage, fit_image, nearest_aspect_ratio
 from generations.jimeng.payload import image_ratio_choices
-from generations.models import Generation
+from generations.jimeng.probe import NotAVideo, write_last_frame
+from generations.models import Generation, last_frame_path
+
+log = logging.getLogger(__name__)
 
 # File extensions by the format Pillow found in the bytes, never by the uploaded name.
 EXTENSIONS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
@@ -92,9 +100,45 @@ def frames_from_generation(generation: Generation) -> list[Frame]:
     return frames
 
 
+def last_frame_of(generation: Generation) -> str:
+    """The stored name of a ready video's last frame, cut from the video the first time
+    it is needed (an Extend); "" when the video has none to give. Ark gives its own,
+    kept when the video is archived; the others are cut here rather than for every job:
+    a last frame decodes the video from its last keyframe, and most videos are never
+    extended (docs/pipeline.md)."""
+    if generation.last_frame:
+        return generation.last_frame.name or ""
+    if not generation.can_extend:
+        return ""
+    try:
+        return _cut_last_frame(generation)
+    except (NotAVideo, OSError) as error:
+        log.warning("no last frame for job %s: %s", generation.pk, error)
+        return ""
+
+
+def _cut_last_frame(generation: Generation) -> str:
+    name = last_frame_path(generation)
+    with tempfile.TemporaryDirectory(prefix="jimeng-") as scratch:
+        video, picture = Path(scratch) / "video.mp4", Path(scratch) / "last.png"
+        with (
+            default_storage.open(generation.video.name or "", "rb") as source,
+            video.open("wb") as copy,
+        ):
+            shutil.copyfileobj(source, copy, 1024 * 1024)
+        write_last_frame(video, picture)
+        if default_storage.exists(name):  # cut by a concurrent request: ours replaces it
+            default_storage.delete(name)
+        with picture.open("rb") as handle:
+            default_storage.save(name, File(handle))
+    Generation.objects.filter(pk=generation.pk).update(last_frame=name)
+    generation.last_frame.name = name
+    return name
+
+
 def frame_from_last_frame(generation: Generation) -> Frame:
     """The last frame of a ready video, as the first frame of the next part of a chain."""
-    name = generation.last_frame.name or ""
+    name = last_frame_of(generation)
     with default_storage.open(name, "rb") as handle:
         fitted = fit_image(handle.read())
     return Frame(

@@ -832,8 +832,30 @@ class Generation(models.Model):
         return bool(mode and mode.is_ark and waiting and self.upstream_task_id)
 
     @property
+    def charged_cny(self) -> Decimal | None:
+        """What the team was charged: the settled cost of a ready video, nothing for a job
+        that failed or was cancelled (its reservation was released), None while it runs."""
+        if self.status == Status.READY:
+            return self.cost_cny
+        if self.status in TERMINAL:
+            return Decimal("0.00")
+        return None
+
+    @property
+    def held_or_charged_cny(self) -> Decimal:
+        """What is held for the job while it runs; what was charged once it ended."""
+        charged = self.charged_cny
+        return self.cost_cny if charged is None else charged
+
+    @property
+    def estimate_cny(self) -> Decimal:
+        """What the job was expected to cost when it was made (and reserved)."""
+        return self.estimated_cny if self.estimated_cny is not None else self.cost_cny
+
+    @property
     def can_extend(self) -> bool:
-        return self.status == Status.READY and bool(self.last_frame)
+        """Ready, with a video to take the last frame of (cut when first needed)."""
+        return self.status == Status.READY and bool(self.video)
 
     @property
     def is_terminal(self) -> bool:

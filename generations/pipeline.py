@@ -49,10 +49,10 @@ from generations import (
 )
 from generations.jimeng import catalog, runner
 from generations.jimeng.client import ArkClient, TaskStatus
-from generations.jimeng.errors import JimengError
+from generations.jimeng.errors import ErrorKind, JimengError
 from generations.jimeng.images import to_base64
 from generations.jimeng.payload import build_body
-from generations.jimeng.probe import NotAVideo, probe, write_last_frame, write_poster
+from generations.jimeng.probe import NotAVideo, probe, write_poster
 from generations.models import (
     ACTIVE,
     DISPATCHED,
@@ -489,8 +489,9 @@ def enqueue_archive(generation_id: int) -> None:
 
 
 def archive(generation_id: int) -> None:
-    """Download the finished video, probe it, cut a poster, keep its last frame (Ark's,
-    or cut from the video), store them, settle the cost."""
+    """Download the finished video, probe it, cut a poster, keep Ark's last frame, store
+    them, settle the cost. (Other videos' last frames are cut when first needed:
+    `frames.last_frame_of`.)"""
     owner = uuid.uuid4().hex
     now = _now()
     claimed = (
@@ -511,7 +512,7 @@ def archive(generation_id: int) -> None:
             size = _download(generation.video_url, files.video, settings.JIMENG_MAX_VIDEO_BYTES)
             info = probe(files.video)
             write_poster(files.video, files.poster)
-            _last_frame(generation, files)
+            _keep_arks_last_frame(generation, files)
         except JimengError as error:
             _download_failed(generation, error, owner)
             return
@@ -519,7 +520,8 @@ def archive(generation_id: int) -> None:
             fail(generation, "bad_video", str(error), owner=owner)
             return
         _store_media(generation, files)
-    _finish(generation, owner, size, info)
+        last_frame = files.last_frame.exists()
+    _finish(generation, owner, size, info, last_frame=last_frame)
 
 
 @dataclass(frozen=True)
@@ -554,18 +556,16 @@ def _download(url: str, destination: Path, max_bytes: int) -> int:
     )
 
 
-def _last_frame(generation: Generation, files: _Files) -> None:
-    """The last frame, to extend the video from: Ark's own, else cut from the video.
-    A last frame Ark could not give is not worth failing a paid-for video over."""
-    if generation.last_frame_url:
-        try:
-            _download(generation.last_frame_url, files.last_frame, LAST_FRAME_MAX_BYTES)
-            return
-        except JimengError:
-            log.warning(
-                "the last frame could not be fetched; cutting it", extra=_context(generation)
-            )
-    write_last_frame(files.video, files.last_frame)
+def _keep_arks_last_frame(generation: Generation, files: _Files) -> None:
+    """Ark's own last frame (its link expires with the video's). One Ark could not give
+    is not worth failing a paid-for video over: it is cut from the video when needed."""
+    if not generation.last_frame_url:
+        return
+    try:
+        _download(generation.last_frame_url, files.last_frame, LAST_FRAME_MAX_BYTES)
+    except JimengError:
+        files.last_frame.unlink(missing_ok=True)
+        log.warning("the last frame could not be fetched", extra=_context(generation))
 
 
 def _store_media(generation: Generation, files: _Files) -> None:
@@ -575,6 +575,8 @@ def _store_media(generation: Generation, files: _Files) -> None:
         (files.poster, poster_path(generation)),
         (files.last_frame, last_frame_path(generation)),
     ):
+        if not local.exists():  # no last frame from Ark
+            continue
         if default_storage.exists(name):
             default_storage.delete(name)
         with local.open("rb") as handle:
@@ -596,7 +598,7 @@ def _actual_cost(generation: Generation, info: Any) -> ledger.Actual | None:
     return ledger.Actual(catalog.token_cost(price, generation.tokens_used), seconds)
 
 
-def _finish(generation: Generation, owner: str, size: int, info: Any) -> None:
+def _finish(generation: Generation, owner: str, size: int, info: Any, *, last_frame: bool) -> None:
     actual = _actual_cost(generation, info)
     cost = actual.cny if actual else generation.cost_cny
     seconds = actual.seconds if actual else generation.seconds
@@ -607,7 +609,7 @@ def _finish(generation: Generation, owner: str, size: int, info: Any) -> None:
             status=Status.READY,
             video=video_path(generation),
             poster=poster_path(generation),
-            last_frame=last_frame_path(generation),
+            last_frame=last_frame_path(generation) if last_frame else "",
             video_bytes=size,
             video_duration=info.duration_seconds,
             video_fps=info.fps,

@@ -88,12 +88,22 @@ def test_the_last_frame_is_kept_and_extend_starts_the_next_part_from_it(ark) -> 
     assert [p.pk for p in chain.context["parts"]] == [job.pk, part.pk]
 
 
-def test_the_studio_cuts_the_last_frame_of_other_videos(ark) -> None:
+def test_the_studio_cuts_the_last_frame_of_other_videos_when_first_extended(ark) -> None:
     (job,) = drive([make_job(ark.team, "t2v_720p").pk])
-    with default_storage.open(job.last_frame.name, "rb") as handle:
-        assert Image.open(io.BytesIO(handle.read())).size == (1280, 720)
-    page = ark.client("member").get(reverse("studio", args=["team-a"]), {"extend": job.pk})
+    assert not job.last_frame and job.can_extend  # not cut for every job: most never extend
+    member = ark.client("member")
+    page = member.get(reverse("studio", args=["team-a"]), {"extend": job.pk})
     assert page.context["form"]["mode"].value() == "i2v_first_720p"  # takes a first frame
+    extend = {"mode": "i2v_first_720p", "prompt": "and then", "duration": "5", "seed": "-1",
+              "extend_from": job.pk}  # fmt: skip
+    assert member.post(reverse("studio", args=["team-a"]), extend).status_code == 302
+    job.refresh_from_db()
+    with default_storage.open(job.last_frame.name, "rb") as handle:
+        last = Image.open(io.BytesIO(handle.read()))
+        assert last.size == (1280, 720) and last.format == "PNG"
+    part = Generation.objects.get(extends=job)
+    with default_storage.open(part.images.get().fitted.name, "rb") as handle:
+        assert Image.open(io.BytesIO(handle.read())).size == (1280, 720)
 
 
 def test_callbacks_make_polling_unneeded(ark, emulator, settings) -> None:

@@ -36,6 +36,7 @@ from generations.api.auth import (
 from generations.documents import job_document, share_document
 from generations.errors import Refused
 from generations.forms.gallery import GalleryFilterForm
+from generations.frames import last_frame_of
 from generations.jimeng import catalog
 from generations.jimeng.payload import GenerationInput
 from generations.ledger import QuotaExceeded
@@ -471,7 +472,7 @@ class ExtendIn(Schema):
 def extend(request: HttpRequest, generation_id: int, body: ExtendIn) -> Any:
     """Members: the next part of a chain, starting from this video's last frame."""
     job = _job(request, generation_id)
-    if not job.can_extend:
+    if not last_frame_of(job):
         return Answer(
             409, {"detail": _("This video cannot be extended (not ready, or no last frame).")}
         )

@@ -20,6 +20,7 @@ from generations.frames import (
     frame_from_last_frame,
     frame_from_upload,
     frames_from_generation,
+    last_frame_of,
 )
 from generations.jimeng import catalog
 from generations.jimeng.catalog import RatioSource
@@ -295,7 +296,7 @@ class GenerateForm(forms.Form):
         """Frames of an earlier job: its last frame (extend), or its own frames (reuse)."""
         jobs = Generation.objects.for_team(self.team)
         if self.extended is not None:
-            if not self.extended.last_frame:
+            if not last_frame_of(self.extended):
                 self.add_error(None, _("That video has no last frame to continue from."))
                 return []
             return [frame_from_last_frame(self.extended)]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 from av.error import FFmpegError
@@ -59,30 +60,46 @@ def probe(path: Path | str) -> VideoInfo:
 
 def write_poster(video: Path | str, destination: Path | str, *, max_width: int = 960) -> None:
     """Save a JPEG of the frame a third of the way in: past fades, before the end."""
-    info = probe(video)
-    target = max(0, info.frames // 3)
-    with av.open(str(video)) as container:
-        for index, frame in enumerate(container.decode(video=0)):
-            if index >= target:
-                image = frame.to_image()
-                break
-        else:
-            raise NotAVideo("the video has no frames")
+    image = _frame_at(video, fraction=1 / 3).to_image()
     if image.width > max_width:
         image = image.resize((max_width, round(image.height * max_width / image.width)))
     image.save(destination, "JPEG", quality=82)
 
 
 def write_last_frame(video: Path | str, destination: Path | str) -> None:
-    """Save the video's last frame as PNG, full size. Seeks to the last second first, so
-    only a second or so of frames is decoded, not the whole video."""
-    with av.open(str(video)) as container:
-        stream = container.streams.video[0]
-        if stream.duration and stream.time_base:
-            container.seek(max(0, stream.duration - int(1 / stream.time_base)), stream=stream)
-        image = None
-        for frame in container.decode(stream):
-            image = frame.to_image()
-    if image is None:
+    """Save the video's last frame as PNG, full size."""
+    _frame_at(video, fraction=1.0).to_image().save(destination, "PNG")
+
+
+def _frame_at(video: Path | str, *, fraction: float) -> Any:
+    try:
+        with av.open(str(video)) as container:
+            if not container.streams.video:
+                raise NotAVideo("the file has no video stream")
+            return _decode_to(container, container.streams.video[0], fraction)
+    except FFmpegError as error:
+        raise NotAVideo(f"the file is not a readable video ({error})") from None
+
+
+def _decode_to(container: Any, stream: Any, fraction: float) -> Any:
+    """The first frame at or past `fraction` of the video (1.0: the last frame).
+
+    Seeks to the keyframe before the spot and decodes from there; only the frame kept is
+    converted to a picture (a conversion costs several times a decode). A video with one
+    keyframe, as some encoders write, is decoded from its start: a decode, not more.
+    """
+    target = None
+    if stream.duration and stream.time_base:
+        start = stream.start_time or 0
+        # The last frame starts before the end: look from a second before it.
+        back = int(1 / stream.time_base) if fraction >= 1 else 0
+        target = start + max(0, int(stream.duration * fraction) - back)
+        container.seek(target, stream=stream)
+    kept = None
+    for frame in container.decode(stream):
+        kept = frame
+        if fraction < 1 and (target is None or frame.pts is None or frame.pts >= target):
+            break
+    if kept is None:
         raise NotAVideo("the video has no frames")
-    image.save(destination, "PNG")
+    return kept
