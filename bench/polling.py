@@ -49,7 +49,7 @@ def _jobs(seed: int) -> list[tuple[str, int, float]]:
 def _create(team, label: str, jobs: list[tuple[str, int, float]]) -> list[int]:  # type: ignore[no-untyped-def]
     from generations.jimeng import catalog
     from generations.jimeng.payload import GenerationInput
-    from generations.services import jobs
+    from generations.services import jobs as job_service
 
     ids = []
     for index, (mode, seconds, duration) in enumerate(jobs):
@@ -61,7 +61,7 @@ def _create(team, label: str, jobs: list[tuple[str, int, float]]) -> list[int]: 
         )
         request = GenerationInput(prompt=prompt, seconds=seconds)
         ids.append(
-            jobs.start_generation(
+            job_service.start_generation(
                 team=team, user=None, mode=catalog.get_mode(mode), request=request, frames=[]
             ).pk
         )
