@@ -735,6 +735,9 @@ class Generation(models.Model):
     lease_owner = models.CharField(max_length=32, blank=True)
     deadline_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)  # submissions tried
+    # Of those, the ones that met an error (not a rate or concurrency limit, which only
+    # says "not now"): only these use up a job's MAX_SUBMIT_ATTEMPTS.
+    submit_errors = models.PositiveSmallIntegerField(default=0)
     download_attempts = models.PositiveSmallIntegerField(default=0)
     polls = models.PositiveIntegerField(default=0)
     errors_in_a_row = models.PositiveSmallIntegerField(default=0)

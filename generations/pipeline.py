@@ -327,11 +327,14 @@ def _submit_failed(generation: Generation, error: JimengError, owner: str) -> No
     # A rate or concurrency limit says only "not now" (a burst of jobs meets the account's
     # limit for as long as earlier jobs run): it never uses up the job's tries, which
     # only errors do; the job's deadline still ends a wait that never ends.
-    retryable = error.is_busy or not error.reached_service
     limited = error.code in LIMIT_CODES
-    if retryable and (limited or generation.attempts < MAX_SUBMIT_ATTEMPTS):
+    errors = generation.submit_errors + (0 if limited else 1)
+    refused = error.kind == ErrorKind.ADDRESS  # the same address is refused every time
+    retryable = (error.is_busy or not error.reached_service) and not refused
+    if retryable and (limited or errors < MAX_SUBMIT_ATTEMPTS):
         Generation.objects.filter(pk=generation.pk, status=Status.SUBMITTING).update(
             status=Status.QUEUED,
+            submit_errors=errors,
             next_action_at=_later(schedule.backoff(generation.attempts)),
             lease_until=None,
             lease_owner="",
@@ -339,6 +342,7 @@ def _submit_failed(generation: Generation, error: JimengError, owner: str) -> No
         )
         log.info("submit deferred: %s", error, extra=_context(generation))
         return
+    Generation.objects.filter(pk=generation.pk).update(submit_errors=errors)
     code = str(error.code) if error.code is not None else error.kind.value
     fail(generation, code, error.message, from_statuses=(Status.SUBMITTING,))
 

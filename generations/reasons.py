@@ -48,6 +48,10 @@ def _messages() -> dict[str, str]:
             "The key's endpoint may not be used: keys only go to the official API hosts or "
             "to hosts the operator allowed."
         ),
+        "address_private": _(
+            "The key's endpoint is on a host the operator allowed, but that host resolves "
+            "to a loopback or private address, which the studio may not connect to."
+        ),
         "download_failed": _("The video could not be downloaded after several tries."),
         "bad_video": _("The file the service returned is not a playable video."),
         "no_video": _("The service finished without a video."),

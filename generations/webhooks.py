@@ -181,6 +181,9 @@ def deliver(delivery_id: int) -> str:
     return f"HTTP {status}" if status else error
 
 
+UNREACHABLE = "could not connect to the receiver (no public address of its host answered)"
+
+
 def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     body = delivery.body.encode()
     stamp = str(int(time.time()))
@@ -203,7 +206,12 @@ def _post(delivery: WebhookDelivery) -> tuple[int | None, str]:
     try:
         return transport.send(request, any_host=True).status, ""
     except transport.TransportFailure as failure:
-        return None, failure.message[:300]
+        if failure.reached_service:
+            return None, failure.message[:300]
+        # A name that does not resolve, one that resolves to an internal address, a
+        # refused or timed-out connection: one message, so that the log cannot tell an
+        # admin which internal names exist (docs/security.md).
+        return None, UNREACHABLE
     except AddressRefused as refusal:
         return None, str(refusal)[:300]
 

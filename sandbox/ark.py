@@ -63,7 +63,7 @@ def _error(refusal: ArkRefusal) -> JsonResponse:
 
 
 def _busy(code: int) -> JsonResponse:
-    if code == 50429:
+    if code in (50429, 50430):
         return _error(
             ArkRefusal(429, "RateLimitExceeded.EndpointRPMExceeded", "Too many requests.")
         )

@@ -23,7 +23,7 @@ SUBMIT_SCRIPT = re.compile(r"\[sandbox:submit-faults=([a-z0-9,]+)\]")
 def choose(
     config: SandboxSettings, store: Store, kind: str, *, prompt: str, subject: str, call_id: int
 ) -> str | None:
-    """This call's fault: '50429', '50500', 'slow', 'drop' or None.
+    """This call's fault: '50429', '50430', '50500', 'slow', 'drop' or None.
 
     A prompt may carry a script, e.g. `[sandbox:faults=slow,50429]`: that task's first
     query is slow, its second answers 50429, and later ones are normal. Without a
@@ -74,9 +74,9 @@ def answer(
     refuse: Refuse,
 ) -> HttpResponseBase:
     """Answer a call with its fault, or normally through `handle`; log the outcome."""
-    if fault in ("50429", "50500"):
+    if fault in ("50429", "50430", "50500"):
         code = int(fault)
-        store.record_outcome(call_id, http_status=429 if code == 50429 else 500, code=code)
+        store.record_outcome(call_id, http_status=500 if code == 50500 else 429, code=code)
         return refuse(code)
     if fault == "drop":
         store.record_outcome(call_id, http_status=0, code=None)

@@ -35,7 +35,7 @@ def _openai_error(status: int, code: str, message: str) -> JsonResponse:
 
 
 def _busy(code: int) -> JsonResponse:
-    if code == 50429:
+    if code in (50429, 50430):
         return _openai_error(429, "rate_limit_exceeded", "Too many requests")
     return _openai_error(500, "internal_error", "Internal error")
 

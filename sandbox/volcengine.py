@@ -41,7 +41,11 @@ SUBMIT = "CVSync2AsyncSubmitTask"
 RESULT = "CVSync2AsyncGetResult"
 
 CLOCK_SKEW_SECONDS = 15 * 60
-BUSY = {50429: "Request Has Reached API Limit", 50500: "Internal Error"}
+BUSY = {
+    50429: "Request Has Reached API Limit",
+    50430: "Request Has Reached API Concurrent Limit",
+    50500: "Internal Error",
+}
 
 
 def _business(
@@ -179,7 +183,7 @@ def volcengine(request: HttpRequest) -> HttpResponseBase:
         call_id,
         config,
         lambda: handler(request, body, config, store, started),
-        lambda code: _business(code, BUSY[code], None, started, 429 if code == 50429 else 500),
+        lambda code: _business(code, BUSY[code], None, started, 500 if code == 50500 else 429),
     )
 
 

@@ -468,3 +468,36 @@ def test_a_dispatch_round_takes_no_new_work_after_its_slice(studio, emulator) ->
     round_ = pipeline.dispatch_round("d", until=time.monotonic() - 1)
     assert round_.actions == 0 and emulator.submits() == 0
     assert Generation.objects.filter(status=Status.QUEUED, lease_owner="").count() == 3
+
+
+def test_limits_met_before_an_error_leave_the_job_all_its_tries(studio) -> None:
+    """Eight busy answers, then one internal error: the job is made (the limits used up
+    none of its tries; the error used one)."""
+    faults = ",".join(["50429", "50430"] * (pipeline.MAX_SUBMIT_ATTEMPTS // 2) + ["50500"])
+    job = make_job(studio.team, prompt=f"busy hour [sandbox:submit-faults={faults}]")
+    (job,) = drive([job.pk])
+    assert job.status == Status.READY
+    assert (job.attempts, job.submit_errors) == (pipeline.MAX_SUBMIT_ATTEMPTS + 2, 1)
+    studio.owner.is_staff = True
+    studio.owner.save(update_fields=["is_staff"])
+    page = studio.client("owner").get(f"/t/team-a/jobs/{job.pk}/").content.decode()
+    assert 'data-testid="submit-tries"' in page  # operators see the tries and the errors
+    member_page = studio.client("member").get(f"/t/team-a/jobs/{job.pk}/").content.decode()
+    assert 'data-testid="submit-tries"' not in member_page
+
+
+def test_an_allowed_host_on_an_internal_address_fails_the_job_at_once_saying_so(
+    cast, emulator, settings
+) -> None:
+    """A refused address is refused the same way every time: no deferred retries; and
+    the reason says what happened (the host is allowed, its address is not)."""
+    for name, value in FAST_PIPELINE.items():
+        setattr(settings, name, value)
+    settings.UPSTREAM_ALLOWED_HOSTS = ["localhost"]
+    add_credential(cast.team, "http://localhost:9/api/")  # not the emulator's port
+    job = make_job(cast.team)
+    pipeline.dispatch_round("d")
+    job.refresh_from_db()
+    assert (job.status, job.failure_code, job.attempts) == (Status.FAILED, "address_private", 1)
+    assert "resolves to a loopback or private address" in job.failure_reason
+    assert _ledger(job) == ["reserve", "release"]

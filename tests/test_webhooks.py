@@ -342,3 +342,20 @@ def test_two_workers_send_a_delivery_once(cast, settings) -> None:
         assert webhooks.deliver(delivery.pk) == "not due"
         time.sleep(0.05)
         assert len(receiver.received) == 1
+
+
+@pytest.mark.security
+@pytest.mark.django_db
+def test_the_delivery_log_cannot_tell_an_internal_name_from_one_that_does_not_exist(cast) -> None:
+    """An admin could map internal host names by reading which ones "resolve to an
+    address the studio may not connect to" and which ones fail to resolve."""
+    errors = []
+    for url in ("http://localhost:9/hook", "http://no-such-host.invalid/hook"):
+        hook = Webhook.objects.create(
+            team=cast.team, url=url, events=["job.ready"], secret_encrypted=crypto.encrypt("s")
+        )
+        delivery = webhooks.ping(hook)
+        webhooks.deliver(delivery.pk)
+        delivery.refresh_from_db()
+        errors.append(delivery.last_error)
+    assert errors[0] == errors[1] == webhooks.UNREACHABLE

@@ -37,7 +37,12 @@ HOST_PATTERN = re.compile(
 
 class AddressRefused(ValueError):
     """A URL or an address the rules do not allow; the message names no internal detail
-    beyond what the caller already gave."""
+    beyond what the caller already gave. `internal`: the host itself may be used, but it
+    resolved to a loopback, private or otherwise internal address."""
+
+    def __init__(self, message: str, *, internal: bool = False) -> None:
+        super().__init__(message)
+        self.internal = internal
 
 
 def _port(scheme: str, port: int | None) -> int:

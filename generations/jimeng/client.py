@@ -202,7 +202,10 @@ def _send_submit(
 
 def _transport_error(failure: transport.TransportFailure) -> JimengError:
     if failure.refused:
-        return JimengError(failure.message, ErrorKind.ADDRESS, reached_service=False)
+        # "address" when the URL may not be used; "address_private" when its host may,
+        # but resolved to an internal address (docs/security.md).
+        code = "address_private" if failure.internal else None
+        return JimengError(failure.message, ErrorKind.ADDRESS, code=code, reached_service=False)
     return JimengError(
         failure.message,
         ErrorKind.TIMEOUT if failure.timed_out else ErrorKind.NETWORK,

@@ -71,8 +71,9 @@ class TransportFailure(Exception):
     reached_service: bool
     timed_out: bool = False
     # The address rules refused the URL or the address it resolved to: nothing was sent,
-    # and trying again cannot help.
+    # and trying again cannot help. `internal`: it was the address the host resolved to.
     refused: bool = False
+    internal: bool = False
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -100,7 +101,11 @@ def _guarded_socket(connection: HTTPConnection, rules: AddressRules) -> socket.s
         raise urllib3.exceptions.NameResolutionError(host, connection, error) from error
     addresses = list(dict.fromkeys(str(info[4][0]) for info in found))
     if not addresses or not all(rules.allows_connection(host, port, a) for a in addresses):
-        raise AddressRefused(f"{host} resolves to an address the studio may not connect to")
+        raise AddressRefused(
+            f"{host} resolves to a loopback or private address, which the studio may not "
+            "connect to",
+            internal=True,
+        )
     last: OSError | None = None
     for address in addresses:
         try:
@@ -188,7 +193,9 @@ def _failure(error: requests.exceptions.RequestException) -> TransportFailure:
 
 
 def _refused(refusal: AddressRefused) -> TransportFailure:
-    return TransportFailure(str(refusal), reached_service=False, refused=True)
+    return TransportFailure(
+        str(refusal), reached_service=False, refused=True, internal=refusal.internal
+    )
 
 
 def _short(error: Exception) -> str:

@@ -21,6 +21,11 @@ class ConnectionCheck:
 def describe_upstream_error(error: JimengError, endpoint: str) -> str:
     """An upstream error in plain words, for people rather than logs."""
     code = error.code
+    if error.code == "address_private":
+        return _(
+            "%(endpoint)s is on an allowed host, but it resolves to a loopback or private "
+            "address, which the studio may not connect to."
+        ) % {"endpoint": endpoint}
     if error.kind == ErrorKind.ADDRESS:
         return _(
             "%(endpoint)s may not be used: keys only go to the official API hosts or to "
