@@ -43,8 +43,11 @@ def job_document(job: Generation, *, base: str | None = None) -> dict[str, Any]:
         "seed_used": job.seed_used,
         "generate_audio": job.generate_audio,
         "draft": job.draft,
-        "cost_cny": str(job.cost_cny),
-        "estimated_cny": str(job.estimated_cny) if job.estimated_cny is not None else None,
+        # What was charged once the job ended (0 when it failed or was cancelled); while
+        # it runs, what is held for it. The estimate stays in estimated_cny.
+        "cost_cny": str(job.held_or_charged_cny),
+        "charged_cny": None if job.charged_cny is None else str(job.charged_cny),
+        "estimated_cny": str(job.estimate_cny),
         "tokens_estimated": job.tokens_estimated,
         "tokens_used": job.tokens_used,
         "created_at": job.created_at.isoformat(),

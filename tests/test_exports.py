@@ -46,7 +46,7 @@ def test_the_gallery_exports_what_its_filters_show(keyed) -> None:
     (row,) = rows
     assert row["prompt"] == "一只风筝 a kite" and row["mode_name"] == "Text to video · 720P"
     assert (row["seed"], row["status"], row["member"]) == ("5", "ready", "")
-    assert Decimal(row["cost_cny"]) == kite.cost_cny
+    assert Decimal(row["charged_cny"]) == Decimal(row["estimated_cny"]) == kite.cost_cny
     assert Decimal(row["price_cny_per_second"]) == kite.price_cny_per_second
     everything = _csv(client.get(reverse("gallery-csv", args=["team-a"])))
     assert len(everything) == 2  # team B's video is not in it

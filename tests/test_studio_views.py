@@ -663,3 +663,29 @@ def test_regenerate_is_for_members_and_checks_the_quota(keyed) -> None:
     response = keyed.client("member").post(url, follow=True)
     assert "Not enough quota" in response.content.decode()
     assert Generation.objects.count() == 1
+
+
+def test_a_failed_job_shows_it_was_not_charged_and_its_estimate_apart(keyed) -> None:
+    from tests.api import Api, token_for
+
+    failed = make_job(keyed.team, prompt="never made")
+    pipeline.fail(failed, "50412", "")
+    page = keyed.client("viewer").get(reverse("job-detail", args=["team-a", failed.pk]))
+    cost = re.search(r'data-testid="cost">(.*?)</dd>', page.content.decode(), re.S)
+    assert cost and "not charged" in cost.group(1) and "3.00 ¥ held" not in cost.group(1)
+    assert re.search(r'data-testid="estimate">[^<]*3\.00 ¥', cost.group(1))
+    gallery = keyed.client("viewer").get(reverse("gallery", args=["team-a"])).content.decode()
+    assert "not charged" in re.search(r'data-testid="tile-cost">(.*?)</span>', gallery).group(1)
+    csv_text = keyed.client("viewer").get(reverse("gallery-csv", args=["team-a"]))
+    header, row = b"".join(csv_text.streaming_content).decode().splitlines()[:2]
+    fields = dict(zip(header.split(","), row.split(","), strict=False))
+    assert (fields["charged_cny"], fields["estimated_cny"]) == ("0.00", "3.00")
+    document = Api(token_for(keyed, "viewer")).get(f"/api/v1/generations/{failed.pk}").json()
+    assert (document["cost_cny"], document["charged_cny"], document["estimated_cny"]) == (
+        "0.00",
+        "0.00",
+        "3.00",
+    )
+    running = make_job(keyed.team)
+    document = Api(token_for(keyed, "viewer")).get(f"/api/v1/generations/{running.pk}").json()
+    assert (document["cost_cny"], document["charged_cny"]) == ("3.00", None)  # held, not charged

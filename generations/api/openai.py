@@ -167,7 +167,7 @@ def _video(request: HttpRequest, job: Generation) -> dict[str, Any]:
         "status": status,
         "progress": progress,
         "seconds": job.seconds,
-        "cost_cny": str(job.cost_cny),
+        "cost_cny": str(job.held_or_charged_cny),
     }
     if job.status == Status.READY and job.video:
         link = media.signed_url(job.video.name or "", download_name=f"jimeng-{job.pk}.mp4")
