@@ -16,3 +16,4 @@ class GenerationsConfig(AppConfig):
         )
 
         post_spawn.connect(pipeline.resume_at_worker_start, dispatch_uid="generations-resume")
+        post_spawn.connect(pipeline.listen_for_stop, dispatch_uid="generations-stop")

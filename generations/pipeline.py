@@ -757,7 +757,7 @@ def dispatch_round(owner: str, *, batch: int = 50, until: float | None = None) -
     result = Round()
     blocked: set[str] = set()
     for generation in _due(now, batch):
-        if until is not None and time.monotonic() >= until:
+        if _stop_asked.is_set() or (until is not None and time.monotonic() >= until):
             break
         credential = generation.credential
         key = credential.fingerprint if credential else f"none:{generation.pk}"
@@ -800,8 +800,51 @@ def _until_next_due(now: datetime) -> float:
     return max(0.05, min(1.0, (upcoming - now).total_seconds()))
 
 
+# --- stopping a worker ------------------------------------------------------------------
+
+# Set in a worker process asked to stop: a dispatcher ends its slice at once instead of
+# running it out (up to DISPATCH_SLICE_SECONDS), so that a cluster stops in seconds.
+_stop_asked = threading.Event()
+_terminated = threading.Event()  # ...by SIGTERM, which ends the worker process itself
+_in_slice = threading.Event()
+
+
+def _asked_to_stop(signum: int, frame: object) -> None:
+    _stop_asked.set()
+    if signum == signal.SIGTERM:
+        _terminated.set()
+        if not _in_slice.is_set():
+            _die_of(signal.SIGTERM)
+
+
+def _die_of(signum: int) -> None:
+    """What django-q2 lets SIGTERM do to a worker: end it (its sentinel replaces it)."""
+    signal.signal(signum, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
+
+
+def listen_for_stop(**_: object) -> None:
+    """In a worker process: SIGINT (Ctrl-C reaches every process of the terminal; django-q2
+    has the workers ignore it) and SIGTERM end a running dispatcher's slice at once; a
+    SIGTERM then ends the worker, as it did before, once the slot is handed back."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    signal.signal(signal.SIGINT, _asked_to_stop)
+    signal.signal(signal.SIGTERM, _asked_to_stop)
+
+
 def dispatch(slot: int) -> str:
     """Run the dispatcher for one slot for a slice of time, then hand over."""
+    _in_slice.set()
+    try:
+        return _dispatch(slot)
+    finally:
+        _in_slice.clear()
+        if _terminated.is_set():
+            _die_of(signal.SIGTERM)
+
+
+def _dispatch(slot: int) -> str:
     name, owner = _dispatch_slot_name(slot), uuid.uuid4().hex[:16]
     lease = settings.DISPATCH_LEASE_SECONDS
     if not WorkerLease.acquire(name, owner, lease) and not _take_over(name, owner, lease):
@@ -814,7 +857,7 @@ def dispatch(slot: int) -> str:
     deadline = time.monotonic() + settings.DISPATCH_SLICE_SECONDS
     actions, recovered_at = 0, 0.0
     try:
-        while True:
+        while not _stop_asked.is_set():
             WorkerLease.acquire(name, owner, lease)
             if slot == 0 and time.monotonic() - recovered_at > RECOVER_EVERY_SECONDS:
                 recover()  # cheap, indexed queries: dropped work resumes within seconds
@@ -826,11 +869,14 @@ def dispatch(slot: int) -> str:
             if done.actions == 0:
                 if not Generation.objects.filter(status__in=DISPATCHED).exists():
                     break
-                time.sleep(done.wait)
+                _stop_asked.wait(done.wait)
     except OperationalError:
         log.warning("database unavailable; dispatcher %s stops early", slot)
     finally:
         WorkerLease.release(name, owner)
+    if _stop_asked.is_set():
+        # Another worker (or this one, restarted) carries on: kick at its start.
+        return f"{actions} actions; stopped"
     if Generation.objects.filter(status__in=DISPATCHED).exists():
         kick()
     return f"{actions} actions"

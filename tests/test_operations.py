@@ -253,3 +253,59 @@ def test_the_demo_team_has_a_key_for_each_emulated_upstream(settings, tmp_path: 
         "ark": "http://127.0.0.1:8123/sandbox/ark/api/v3",
     }
     assert (tmp_path / "demo-password").stat().st_mode & 0o777 == 0o600
+
+
+MAKE_JOBS = """
+from generations.jimeng import catalog
+from generations.jimeng.payload import GenerationInput
+from generations.models import Team
+from generations.services import jobs
+team = Team.objects.get(slug="demo")
+for n in range(3):
+    request = GenerationInput(prompt=f"a long one {n} [sandbox:seconds=120]", seconds=5)
+    jobs.start_generation(
+        team=team, user=None, mode=catalog.get_mode("t2v_720p"), request=request, frames=[]
+    )
+"""
+
+
+@pytest.mark.slow
+def test_the_demo_stops_within_seconds_of_ctrl_c_while_jobs_run(tmp_path: Path) -> None:
+    """Ctrl-C used to wait out the running dispatchers' slices (20 s and more)."""
+    port = _free_port()
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/root"),
+        "DATA_DIR": str(tmp_path / "data"),
+        "DEBUG": "true",
+        "LOG_LEVEL": "INFO",
+        "POLL_EXPECTED_SECONDS": "1",
+        "PYTHONUNBUFFERED": "1",
+    }
+    manage = [str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "manage.py")]
+    log = tmp_path / "demo.log"
+    demo = subprocess.Popen(
+        [*manage, "demo", "--port", str(port)],
+        env=env,
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while "is running at" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.3)
+        assert "is running at" in log.read_text(), log.read_text()[-3000:]
+        subprocess.run([*manage, "shell", "-c", MAKE_JOBS], env=env, check=True)
+        deadline = time.monotonic() + 30
+        while "submitted as task" not in log.read_text() and time.monotonic() < deadline:
+            time.sleep(0.3)  # a dispatcher is running its slice
+        assert "submitted as task" in log.read_text(), log.read_text()[-3000:]
+        started = time.monotonic()
+        demo.send_signal(signal.SIGINT)  # what Ctrl-C sends the demo (and the terminal group)
+        demo.wait(timeout=30)
+        assert time.monotonic() - started < 5, log.read_text()[-3000:]
+    finally:
+        if demo.poll() is None:
+            os.killpg(demo.pid, signal.SIGKILL)
+        subprocess.run(["pkill", "-f", f"{tmp_path}"], check=False)

@@ -96,9 +96,10 @@ class Worker:
         self.kills += 1
 
     def terminate(self) -> None:
-        """Ask the cluster to stop, without waiting for it."""
+        """Ask the cluster to stop, as Ctrl-C does (to every process of the group),
+        without waiting for it."""
         if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
+            os.killpg(self.process.pid, signal.SIGINT)
 
     def reap(self, deadline: float) -> None:
         """Wait until `deadline` (monotonic) for a terminated cluster, then SIGKILL it.

@@ -144,9 +144,13 @@ class Command(BaseCommand):
         os.environ["SANDBOX_URL"] = f"{base_url}/sandbox/"
         os.environ.setdefault("PUBLIC_BASE_URL", base_url)
         os.environ.setdefault("POLL_EXPECTED_SECONDS", f"{emulator_seconds():g}")
+        # Each in its own process group, stopped below as a group: a terminal's Ctrl-C
+        # would reach only some of them when the demo runs under make or a script.
         processes = [
-            subprocess.Popen([*manage, "runserver", f"{host}:{port}", "--noreload"]),  # noqa: S603
-            subprocess.Popen([*manage, "qcluster"]),  # noqa: S603
+            subprocess.Popen(  # noqa: S603
+                [*manage, "runserver", f"{host}:{port}", "--noreload"], start_new_session=True
+            ),
+            subprocess.Popen([*manage, "qcluster"], start_new_session=True),  # noqa: S603
         ]
         stop = {"now": False}
 
@@ -168,14 +172,23 @@ class Command(BaseCommand):
             while not stop["now"] and all(p.poll() is None for p in processes):
                 time.sleep(0.3)
         finally:
-            for process in processes:
-                if process.poll() is None:
-                    process.send_signal(signal.SIGTERM)
-            for process in processes:
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
+            self._stop(processes)
+
+    @staticmethod
+    def _stop(processes: list[subprocess.Popen[bytes]]) -> None:
+        """SIGINT to every process of each group, as Ctrl-C in a terminal sends it: the
+        cluster stops gracefully and its workers end their dispatchers' slices at once
+        (a SIGTERM would reach only the cluster, which then waits out the slices)."""
+        for process in processes:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGINT)
+        deadline = time.monotonic() + 15
+        for process in processes:
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
     @staticmethod
     def _wait_for(
