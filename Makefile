@@ -26,7 +26,7 @@ install: $(VENV)/.installed
 		|| echo "warning: msgfmt (Debian's gettext) is missing; the UI falls back to English"
 
 install-dev: install $(VENV)/.installed-dev
-	@tools/ensure-system-packages
+	@tools/ensure-system-packages wrk
 
 demo: install
 	$(PY) manage.py demo --host $(HOST) --port $(PORT)
@@ -65,7 +65,6 @@ chaos: install
 # Benchmarks print their figures; bench/README.md keeps the latest with the machine.
 # BENCH_STACK=pg runs them on PostgreSQL + Redis.
 bench: install-dev
-	@tools/ensure-system-packages wrk
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: install-dev

@@ -11,11 +11,11 @@ import uuid
 
 import requests
 
-from bench.harness import SANDBOX_AK, SANDBOX_SK, Stack
+from bench.harness import SANDBOX_AK, SANDBOX_SK, Stack, sized
 from bench.report import Table
 
-CLIENTS = (1, 4, 8)
-PAIRS_PER_CLIENT = 60
+CLIENTS = sized((1, 4, 8), (1, 2))
+PAIRS_PER_CLIENT = sized(60, 5)
 BODY = {"mode": "t2v_720p", "prompt": "a kite over the lake", "duration": 5, "aspect_ratio": "16:9"}
 
 

@@ -9,17 +9,18 @@ import random
 import statistics
 import time
 
-from bench.harness import Stack
+from bench.harness import Stack, sized
 from bench.report import Table
 
-JOBS = 60
-WARM_UP = 12
+JOBS = sized(60, 3)
+WARM_UP = sized(12, 2)
+SECONDS = sized((5, 30), (1, 3))  # generation time
 WORKER = {
     "Q_WORKERS": "4",
     "UPSTREAM_QPS": "60",
     "DISPATCH_SLOTS": "2",
     "LOG_LEVEL": "WARNING",
-    "POLL_EXPECTED_SECONDS": "10",
+    "POLL_EXPECTED_SECONDS": sized("10", "2"),
 }
 
 
@@ -72,15 +73,15 @@ def run(pg: bool) -> Table:
         ("callbacks off (polling)", {}),
     )
     table = Table(
-        f"Ark callbacks ({JOBS} Seedance jobs, generation 5–30 s)",
+        f"Ark callbacks ({JOBS} Seedance jobs, generation {SECONDS[0]}–{SECONDS[1]} s)",
         ["run", "GET/job mean", "max", "done→ready p50", "p95", "max"],
     )
     results = {}
     for label, extra in runs:
         worker = stack.start_worker(name=f"worker-{label.split()[1]}", **WORKER, **extra)
         if not extra:  # polling learns from recent jobs: give it a history
-            _wait(_create(team, "warm-up", [rng.uniform(5, 30) for _ in range(WARM_UP)]), 600)
-        ids = _create(team, label, [rng.uniform(5, 30) for _ in range(JOBS)])
+            _wait(_create(team, "warm-up", [rng.uniform(*SECONDS) for _ in range(WARM_UP)]), 600)
+        ids = _create(team, label, [rng.uniform(*SECONDS) for _ in range(JOBS)])
         _wait(ids, timeout=900)
         worker.stop()
         gets = [row["subject"] for row in store.calls("query")]

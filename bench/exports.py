@@ -11,11 +11,11 @@ import zipfile
 from decimal import Decimal
 from pathlib import Path
 
-from bench.harness import BENCH_PASSWORD, Stack, sign_in
+from bench.harness import BENCH_PASSWORD, Stack, sign_in, sized
 from bench.report import Table
 from bench.upload import _gunicorn_worker, _status_kb
 
-VIDEOS, VIDEO_BYTES, CSV_JOBS = 24, 8 * 1024 * 1024, 2000
+VIDEOS, VIDEO_BYTES, CSV_JOBS = sized((24, 8 * 1024 * 1024, 2000), (3, 64 * 1024, 40))
 
 
 def _jobs(team, user) -> None:  # type: ignore[no-untyped-def]

@@ -9,11 +9,11 @@ import time
 from datetime import timedelta
 from decimal import Decimal
 
-from bench.harness import Stack
+from bench.harness import Stack, sized
 from bench.report import Table
 
-SIZES = (100, 10_000, 100_000)
-REQUESTS = 50
+SIZES = sized((100, 10_000, 100_000), (20, 200, 400))
+REQUESTS = sized(50, 5)
 MODES = ("t2v_720p", "t2v_1080p", "i2v_first_720p", "ti2v_pro", "s20_t2v")
 
 

@@ -24,6 +24,16 @@ from typing import Any
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
+# `bench/run.py --smoke`: every benchmark on a handful of jobs, to show it still runs
+# (make test does this); its figures mean nothing and are never written down.
+SMOKE = os.environ.get("BENCH_SMOKE") == "1"
+
+
+def sized(full: Any, smoke: Any) -> Any:
+    """A benchmark's size: the real one, or the smoke run's."""
+    return smoke if SMOKE else full
+
+
 SANDBOX_AK, SANDBOX_SK = "AKLTbenchAccessKey", "bench-secret-key"
 SANDBOX_ARK_KEY = "bench-ark-key"
 BENCH_PASSWORD = "bench-password-1"
@@ -60,9 +70,11 @@ class Process:
         self.popen.wait()
 
     def stop(self) -> None:
+        """As Ctrl-C stops it: SIGINT to every process of its group. (With SIGTERM to the
+        group, django-q2's sentinel dies at once and its cluster waits for it forever.)"""
         if not self.alive:
             return
-        os.killpg(self.popen.pid, signal.SIGTERM)
+        os.killpg(self.popen.pid, signal.SIGINT)
         try:
             self.popen.wait(timeout=30)
         except subprocess.TimeoutExpired:
@@ -82,6 +94,16 @@ class Process:
         return found
 
 
+# Every process a stack started in this Python process, so that a benchmark that fails
+# (or is interrupted) stops them all: see stop_everything().
+_STARTED: list[Process] = []
+
+
+def stop_everything() -> None:
+    for process in reversed(_STARTED):
+        process.stop()
+
+
 @dataclass
 class Stack:
     name: str
@@ -92,7 +114,7 @@ class Stack:
     emulator_port: int = field(default_factory=free_port)
 
     def __post_init__(self) -> None:
-        self.root = ROOT / "var" / "bench" / self.name
+        self.root = ROOT / "var" / ("bench-smoke" if SMOKE else "bench") / self.name
         shutil.rmtree(self.root, ignore_errors=True)
         self.root.mkdir(parents=True)
         from cryptography.fernet import Fernet
@@ -115,7 +137,7 @@ class Stack:
             "DEFAULT_TEAM_QUOTA_CNY": "",
         }
         if self.pg:
-            database = f"jimeng_{self.name}"
+            database = self.database_name
             if _psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'") == "1":
                 _psql(f"DROP DATABASE {database} WITH (FORCE)")
             _psql(f"CREATE DATABASE {database}")
@@ -135,7 +157,7 @@ class Stack:
 
     @property
     def database_name(self) -> str:
-        return f"jimeng_{self.name}"
+        return f"jimeng_{'smoke_' if SMOKE else ''}{self.name}"
 
     def django(self, **overrides: str) -> None:
         """Set up Django in this process on this stack."""
@@ -212,6 +234,7 @@ class Stack:
         )
         process = Process(name, popen, log)
         self.processes.append(process)
+        _STARTED.append(process)
         return process
 
     @property
@@ -251,6 +274,7 @@ class Stack:
         )
         process = Process("gunicorn", popen, log)
         self.processes.append(process)
+        _STARTED.append(process)
         base = f"http://127.0.0.1:{port}"
         _wait_for(f"{base}/healthz", process)
         return process, base

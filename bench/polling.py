@@ -8,10 +8,10 @@ import random
 import statistics
 import time
 
-from bench.harness import Stack
+from bench.harness import Stack, sized
 from bench.report import Table
 
-SCALE = 6  # 30–180 s become 5–30 s
+SCALE = sized(6, 60)  # 30–180 s become 5–30 s (smoke: 0.5–3 s)
 # (mode, seconds, shortest, longest) in real seconds: 10 s videos take about twice as
 # long as 5 s ones, 1080P longer than 720P.
 KINDS = (
@@ -20,12 +20,12 @@ KINDS = (
     ("t2v_1080p", 5, 45, 90),
     ("t2v_1080p", 10, 100, 180),
 )
-JOBS_PER_KIND = 50
-WARM_UP_PER_KIND = 8
+JOBS_PER_KIND = sized(50, 2)
+WARM_UP_PER_KIND = sized(8, 1)
 STRATEGIES = (
     ("adaptive (learned)", {}),
-    ("fixed 5 s", {"POLL_FIXED_INTERVAL": "5"}),
-    ("fixed 15 s", {"POLL_FIXED_INTERVAL": "15"}),
+    ("fixed 5 s", {"POLL_FIXED_INTERVAL": str(30 / SCALE)}),
+    ("fixed 15 s", {"POLL_FIXED_INTERVAL": str(90 / SCALE)}),
 )
 # POLL_EXPECTED_SECONDS is the cold-start default (60 s) scaled like the jobs.
 WORKER = {
@@ -97,7 +97,8 @@ def run(pg: bool) -> Table:
     jobs = _jobs(seed=2026)
     warm = _jobs(seed=7)[:: JOBS_PER_KIND // WARM_UP_PER_KIND]
     table = Table(
-        f"Polling efficiency ({len(jobs)} jobs, generation 30–180 s scaled ÷{SCALE} to 5–30 s)",
+        f"Polling efficiency ({len(jobs)} jobs, generation 30–180 s scaled ÷{SCALE} to "
+        f"{30 / SCALE:g}–{180 / SCALE:g} s)",
         ["strategy", "GetResult/job mean", "p95", "done→ready p50", "p95", "max"],
     )
     results = {}

@@ -4,6 +4,7 @@ bench/README.md together with the machine they were measured on.
     python bench/run.py                     every benchmark, embedded default stack
     python bench/run.py --only gallery,web  some of them
     BENCH_STACK=pg python bench/run.py      on PostgreSQL + Redis
+    python bench/run.py --smoke             each on a handful of jobs: does it still run?
 
 Each benchmark runs in its own Python process: each sets up Django on its own
 throwaway stack.
@@ -16,6 +17,7 @@ import json
 import os
 import platform
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,9 +35,19 @@ STACKS = {"sqlite": "SQLite + django-q2 ORM broker", "pg": "PostgreSQL + Redis"}
 
 
 def _child(name: str, out: Path, pg: bool) -> None:
+    """Run one benchmark; whatever way it ends, stop every process it started."""
     import importlib
 
-    table = importlib.import_module(f"bench.{name}").run(pg)
+    from bench.harness import stop_everything
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        table = importlib.import_module(f"bench.{name}").run(pg)
+    finally:
+        stop_everything()
     out.write_text(json.dumps(asdict(table)))
 
 
@@ -104,6 +116,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", default=",".join(BENCHMARKS), help="comma-separated names")
     parser.add_argument("--no-readme", action="store_true", help="print only")
+    parser.add_argument(
+        "--smoke", action="store_true", help="a handful of jobs each, figures not kept"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -116,14 +131,20 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown benchmark(s) {', '.join(unknown)}; choose from {BENCHMARKS}")
     stack = "pg" if pg else "sqlite"
-    print(f"Benchmarks on {STACKS[stack]}\n{machine()}\n")
+    env = dict(os.environ)
+    if args.smoke:
+        env["BENCH_SMOKE"] = "1"
+        args.no_readme = True
+    print(f"Benchmarks on {STACKS[stack]}{' (smoke)' if args.smoke else ''}\n{machine()}\n")
     failed = []
     for name in names:
         with tempfile.TemporaryDirectory() as scratch:
             out = Path(scratch) / "table.json"
             started = time.monotonic()
             done = subprocess.run(
-                [sys.executable, __file__, "--child", name, "--out", str(out)], check=False
+                [sys.executable, __file__, "--child", name, "--out", str(out)],
+                check=False,
+                env=env,
             )
             elapsed = time.monotonic() - started
             if done.returncode != 0 or not out.exists():

@@ -11,15 +11,20 @@ from pathlib import Path
 
 from PIL import Image
 
-from bench.harness import BENCH_PASSWORD, SANDBOX_AK, SANDBOX_SK, Stack, sign_in
+from bench.harness import BENCH_PASSWORD, SANDBOX_AK, SANDBOX_SK, Stack, sign_in, sized
 from bench.report import Table
 
 MAX_UPLOAD = 20 * 1024 * 1024
+SIDE = sized(1.0, 0.1)  # smoke: images a tenth as wide and high
+
+
+def _size(width: int, height: int) -> tuple[int, int]:
+    return max(400, round(width * SIDE)), max(400, round(height * SIDE))
 
 
 def twenty_megabyte_jpeg() -> bytes:
     """A detailed photo-like JPEG just under the 20 MB upload limit."""
-    width, height = 6000, 4000
+    width, height = _size(6000, 4000)
     noise = [Image.effect_noise((width, height), sigma) for sigma in (60, 70, 80)]
     image = Image.merge("RGB", noise)
     for quality in (97, 95, 93, 90, 85):
@@ -32,7 +37,7 @@ def twenty_megabyte_jpeg() -> bytes:
 
 def thirty_megapixel_png() -> bytes:
     """6708 × 4472 = 30.0 MP; smooth enough to stay under the 20 MB upload limit."""
-    width, height = 6708, 4472
+    width, height = _size(6708, 4472)
     gradient = Image.linear_gradient("L").resize((width, height))
     grain = Image.effect_noise((width, height), 2)
     image = Image.merge(
@@ -47,7 +52,7 @@ def thirty_megapixel_png() -> bytes:
 
 def heavy_rgba_png() -> bytes:
     """5990 × 5990 RGBA (35.9 MP, 144 MB decoded): the review's heaviest accepted upload."""
-    width = height = 5990
+    width, height = _size(5990, 5990)
     ramp = Image.linear_gradient("L").resize((width, height))
     grain = Image.effect_noise((width, height), 1).convert("L")
     image = Image.merge(

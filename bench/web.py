@@ -9,11 +9,11 @@ import shutil
 import subprocess
 
 from bench.gallery import _seed
-from bench.harness import BENCH_PASSWORD, Stack, sign_in
+from bench.harness import BENCH_PASSWORD, Stack, sign_in, sized
 from bench.report import Table
 
-GENERATIONS = 10_000
-WRK = ("-t2", "-c8", "-d10s", "--latency")
+GENERATIONS = sized(10_000, 100)
+WRK = ("-t2", "-c8", sized("-d10s", "-d1s"), "--latency")
 
 
 def _seconds(figure: str) -> float:
