@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -243,9 +244,28 @@ class LedgerEntryAdmin(admin.ModelAdmin):
 
 @admin.register(Price)
 class PriceAdmin(admin.ModelAdmin):
-    list_display = ("key", "cny_per_second", "cny_per_million_tokens", "is_estimate", "updated_at")
-    list_editable = ("cny_per_second", "cny_per_million_tokens", "is_estimate")
+    list_display = (
+        "key",
+        "cny_per_second",
+        "cny_per_million_tokens",
+        "is_estimate",
+        "retires_on",
+        "updated_at",
+    )
+    list_editable = ("cny_per_second", "cny_per_million_tokens", "is_estimate", "retires_on")
+    list_filter = (("retires_on", admin.EmptyFieldListFilter),)
     search_fields = ("key",)
+    actions = ("retire_today", "unretire")
+
+    @admin.action(description=_("Retire the selected models today (new jobs only)"))
+    def retire_today(self, request: HttpRequest, queryset: QuerySet[Price]) -> None:
+        count = queryset.update(retires_on=timezone.localdate())
+        self.message_user(request, gettext("%(n)s model(s) retired today.") % {"n": count})
+
+    @admin.action(description=_("Offer the selected models again"))
+    def unretire(self, request: HttpRequest, queryset: QuerySet[Price]) -> None:
+        count = queryset.update(retires_on=None)
+        self.message_user(request, gettext("%(n)s model(s) offered again.") % {"n": count})
 
 
 @admin.register(Generation)

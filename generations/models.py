@@ -381,6 +381,11 @@ class PriceQuerySet(models.QuerySet["Price"]):
             )
         return prices
 
+    def retired(self, today: date) -> dict[str, date]:
+        """The price keys (models) an operator retired by `today`, with their dates."""
+        rows = self.filter(retires_on__lte=today).values_list("key", "retires_on")
+        return {key: retires_on for key, retires_on in rows if retires_on is not None}
+
 
 class Price(models.Model):
     key = models.CharField(_("model key"), max_length=80, unique=True)
@@ -395,6 +400,13 @@ class Price(models.Model):
     )
     is_estimate = models.BooleanField(
         _("estimate"), default=True, help_text=_("Shown to users as an estimate.")
+    )
+    # The vendor retires models; operators record the day (new jobs stop, old ones stay).
+    retires_on = models.DateField(
+        _("retired from"),
+        null=True,
+        blank=True,
+        help_text=_("From this day new jobs may not use this model; earlier jobs keep it."),
     )
     updated_at = models.DateTimeField(auto_now=True)
 

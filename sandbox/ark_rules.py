@@ -105,7 +105,7 @@ SPECS: dict[str, Spec] = {
     "doubao-seedance-2-0-fast-260128": Spec(**_V20, resolutions=("480p", "720p")),
     "doubao-seedance-2-0-mini-260615": Spec(**_V20, resolutions=("480p", "720p")),
     "doubao-seedance-2-5-260628": Spec(
-        **{**_V20, "references": 30, "seconds": (4, 30), "draft": True},
+        **{**_V20, "references": 30, "seconds": (4, 30)},
         resolutions=("480p", "720p"),
     ),
 }  # fmt: skip
@@ -265,9 +265,9 @@ def _check_image(raw: bytes, label: str) -> None:
             image = Image.open(io.BytesIO(raw))
         with image:
             width, height = image.size  # from the header: checked before decoding
-            if not (300 < width < 6000 and 300 < height < 6000):
+            if not (300 <= width <= 6000 and 300 <= height <= 6000):
                 raise invalid("content", f"{label}: image is {width}x{height}; sides 300–6000 px")
-            if not 0.4 < width / height < 2.5:
+            if not 0.4 <= width / height <= 2.5:
                 raise invalid("content", f"{label}: width/height must be between 0.4 and 2.5")
             image.load()
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.files.storage import default_storage
@@ -209,12 +209,33 @@ def test_sound_is_asked_for_probed_and_shown(ark) -> None:
     assert silent.cost_cny == job.cost_cny / 2  # 8 instead of 16 CNY per million tokens
 
 
-def test_retired_models_are_not_offered_for_new_jobs(ark) -> None:
-    before = {mode.name for mode in available_modes(ark.team, date(2026, 11, 23))}
-    after = {mode.name for mode in available_modes(ark.team, date(2026, 11, 24))}
-    assert {"seedance_1_0_pro", "seedance_1_0_pro_fast"} <= before
-    assert not {"seedance_1_0_pro", "seedance_1_0_pro_fast"} & after
-    assert "seedance_2_0" in after
+def test_an_operator_retires_a_model_in_the_admin_and_new_jobs_stop(ark) -> None:
+    from generations.models import Price
+
+    assert {"seedance_1_0_pro", "seedance_2_0"} <= {m.name for m in available_modes(ark.team)}
+    ark.owner.is_staff = ark.owner.is_superuser = True
+    ark.owner.save()
+    row = Price.objects.get_or_create(
+        key="ark:doubao-seedance-1-0-pro-250528", defaults={"cny_per_second": 0}
+    )[0]
+    answer = ark.client("owner").post(
+        "/admin/generations/price/",
+        {"action": "retire_today", "_selected_action": [row.pk]},
+        follow=True,
+    )
+    assert "1 model(s) retired today" in answer.content.decode()
+    row.refresh_from_db()
+    assert row.retires_on == timezone.localdate()
+    offered = {mode.name for mode in available_modes(ark.team)}
+    assert "seedance_1_0_pro" not in offered and "seedance_2_0" in offered
+    assert {
+        m.name for m in available_modes(ark.team, timezone.localdate() - timedelta(days=1))
+    } >= {"seedance_1_0_pro"}
+    refused = ark.client("member").post(
+        reverse("studio", args=["team-a"]),
+        {"mode": "seedance_1_0_pro", "prompt": "x", "duration": "5", "seed": "-1"},
+    )
+    assert refused.status_code == 400 and not Generation.objects.exists()
 
 
 def test_test_connection_lists_ark_tasks(ark) -> None:
@@ -248,3 +269,35 @@ def test_mode_names_are_translated(ark) -> None:
     page = client.get(reverse("studio", args=["team-a"])).content.decode()
     assert "文生视频 · 720P" in page and "Seedance 2.0（方舟）" in page and "方舟 Seedance" in page
     assert "自动（由模型决定）" in page
+
+
+def test_an_image_ark_would_refuse_is_refused_before_any_request(ark, emulator) -> None:
+    """1400×500 (2.8): the Jimeng modes take it (up to 3), Ark only 0.4–2.5."""
+    import base64
+
+    from tests import images
+    from tests.api import Api, token_for
+
+    wide = images.solid(1400, 500)
+    answer = ark.client("member").post(
+        reverse("studio", args=["team-a"]),
+        {"mode": "seedance_2_0", "prompt": "a pier", "duration": "5", "resolution": "480p",
+         "seed": "-1", "first_image": io.BytesIO(wide)},
+    )  # fmt: skip
+    assert answer.status_code == 400
+    assert "between 0.4 and 2.5" in answer.content.decode()
+    uri = "data:image/jpeg;base64," + base64.b64encode(wide).decode()
+    api = Api(token_for(ark, "member")).post(
+        "/api/v1/generations",
+        {"mode": "seedance_2_0", "prompt": "a pier", "duration": 5, "resolution": "480p",
+         "first_image": uri},
+    )  # fmt: skip
+    assert api.status_code == 400
+    assert "between 0.4 and 2.5" in str(api.json()["errors"])
+    assert not Generation.objects.exists() and emulator.store.calls() == []
+    jimeng = ark.client("member").post(
+        reverse("studio", args=["team-a"]),
+        {"mode": "i2v_first_720p", "prompt": "a pier", "duration": "5", "seed": "-1",
+         "first_image": io.BytesIO(wide)},
+    )  # fmt: skip
+    assert jimeng.status_code == 302

@@ -50,7 +50,9 @@ def frames(tmp_path: Path) -> dict[str, Path]:
         "tail": tmp_path / "tail.png",
         "tall": tmp_path / "tall.jpg",
         "portrait": tmp_path / "portrait.jpg",
+        "wide": tmp_path / "wide.jpg",
     }
+    paths["wide"].write_bytes(images.solid(1400, 500))  # 2.8: Jimeng takes it, Ark does not
     paths["first"].write_bytes(images.solid(1280, 720, (220, 30, 30)))
     paths["tail"].write_bytes(images.solid(1280, 720, (30, 30, 220), fmt="PNG"))
     paths["tall"].write_bytes(images.solid(640, 1493, (30, 160, 30)))  # 9:21
@@ -126,7 +128,7 @@ CASES: dict[str, tuple[list[str], tuple[int, int], int]] = {
     "seedance_2_0_fast": (["--resolution", "480p", "--duration", "-1"], (864, 496), 121),
     "seedance_2_0_mini": (["--image", "{portrait}", "--resolution", "480p", "--duration", "4"],
                           (496, 864), 97),
-    "seedance_2_5": (["--duration", "4", "--draft"], (864, 496), 97),
+    "seedance_2_5": (["--duration", "4", "--resolution", "480p"], (864, 496), 97),
 }  # fmt: skip
 
 
@@ -139,10 +141,6 @@ def test_every_mode_runs_end_to_end(cli_env, frames, tmp_path: Path, emulator, m
     options, size, frame_count = CASES[mode]
     options = [option.format(**{k: str(v) for k, v in frames.items()}) for option in options]
     output = tmp_path / "out" / f"{mode}.mp4"
-    if MODES[mode].retired(datetime.now(UTC).date()):
-        error = _refused(f"{mode}: a red kite", "--mode", mode, *options)
-        assert error.returncode == 2 and "retired" in str(error)
-        return
     printed = _run(
         f"{mode}: a red kite over 西湖", "--mode", mode, "--output", str(output), *options
     )
@@ -188,6 +186,12 @@ def test_local_image_goes_as_base64_and_url_as_image_urls(
             "same aspect ratio",
         ),
         (["--mode", "doubao-seedance-1-0-pro-250528", "--duration", "13"], "2–12"),
+        (
+            ["--mode", "seedance_2_0", "--image", "{wide}", "--resolution", "480p"],
+            "the image is 1400×500; seedance_2_0 takes images whose width/height is between "
+            "0.4 and 2.5",
+        ),
+        (["--mode", "seedance_2_5", "--draft"], "seedance_2_5 makes no drafts"),
     ],
 )
 def test_invalid_options_are_refused_before_any_request(
@@ -396,3 +400,43 @@ def test_studio_mode_reports_the_studios_refusals(cast, studio_cli, monkeypatch)
     thread, outcome = _in_thread("a kite", "--studio", studio_cli)
     thread.join(20)
     assert outcome["error"].returncode == 2 and "token" in str(outcome["error"])  # type: ignore[attr-defined]
+
+
+@pytest.mark.django_db
+def test_a_model_an_operator_retired_is_marked_in_help_and_refused(
+    cli_env, emulator, capsys
+) -> None:
+    from generations.models import Price
+
+    Price.objects.update_or_create(
+        key="ark:doubao-seedance-1-0-pro-250528",
+        defaults={"cny_per_second": 0, "retires_on": datetime.now(UTC).date()},
+    )
+    with pytest.raises(SystemExit):
+        call_command("generate_video", "--help")
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert f"seedance_1_0_pro (retired {datetime.now(UTC).date()})" in help_text
+    assert "seedance_1_0_pro_fast (retired" not in help_text
+    error = _refused("a kite", "--mode", "seedance_1_0_pro", "--resolution", "480p")
+    assert error.returncode == 2 and "retired" in str(error)
+    assert emulator.store.calls() == []
+
+
+def test_the_wide_image_goes_to_jimeng_which_takes_it(cli_env, frames, emulator) -> None:
+    _run("wide", "--mode", "i2v_first_720p", "--image", str(frames["wide"]))
+    assert emulator.submits() == 1
+
+
+def test_a_request_the_upstream_refuses_exits_3_as_the_readme_says(cli_env) -> None:
+    """Ark's 400 InvalidParameter is a refusal, like content review: exit 3, not 1."""
+    from unittest import mock
+
+    from generations.jimeng import transport
+
+    envelope = {"error": {"code": "InvalidParameter", "message": "bad ratio", "type": "BadRequest"}}
+    refusal = transport.HttpResponse(status=400, body=json.dumps(envelope).encode())
+    with mock.patch.object(transport, "send", autospec=True, return_value=refusal):
+        error = _refused("a kite", "--mode", "seedance_2_0", "--resolution", "480p")
+    assert error.returncode == 3 and "InvalidParameter" in str(error)
+    readme = (ROOT / "README.md").read_text()
+    assert "3 refused upstream" in readme and "InvalidParameter" in readme

@@ -49,6 +49,10 @@ PROBLEM_MESSAGES = {
         "The first frame is %(first)s and the last frame is %(last)s: "
         "both frames must have the same aspect ratio."
     ),
+    "image_ratio": _(
+        "The image is %(width)s×%(height)s: %(mode)s takes images whose width divided by "
+        "height is between %(low)s and %(high)s."
+    ),
     "template_required": _("Choose a camera movement."),
     "template_choice": _("Choose a camera movement from the list."),
     "strength_choice": _("Choose a camera strength from the list."),
@@ -332,6 +336,7 @@ class GenerateForm(forms.Form):
             images_base64=tuple("…" for _ in frames),
             image_urls=tuple(urls),
             image_ratios=tuple(frame.aspect_ratio for frame in frames),
+            image_sizes=tuple((frame.width, frame.height) for frame in frames),
             template_id=(data.get("template_id") or None) if mode.camera else None,
             camera_strength=(data.get("camera_strength") or None) if mode.camera else None,
             resolution=(data.get("resolution") or None) if mode.takes_resolution else None,
@@ -341,9 +346,10 @@ class GenerateForm(forms.Form):
         )
         for problem in check_input(mode, request):
             field = PROBLEM_FIELDS.get(problem.field, problem.field)
+            # People read the mode's name, not its id (t2v_720p).
+            params = {**problem.params, "mode": mode_label(mode.name)}
             self.add_error(
-                field if field in self.fields else None,
-                PROBLEM_MESSAGES[problem.code] % problem.params,
+                field if field in self.fields else None, PROBLEM_MESSAGES[problem.code] % params
             )
         self.request_input = request
         try:

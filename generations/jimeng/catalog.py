@@ -8,9 +8,8 @@ emulator's validation is written separately, from the same pages).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from types import MappingProxyType
@@ -28,6 +27,25 @@ class RatioSource(StrEnum):
     IMAGE = "image"  # the output follows the first frame; aspect_ratio is not sent
     IMAGE_SENT = "image_sent"  # picked from the first frame and sent (S2.0 image to video)
 
+
+@dataclass(frozen=True)
+class ImageRules:
+    """What an upstream takes as an input image: width/height within [min_ratio,
+    max_ratio]. (Sizes, bytes and formats are met by the fitter for every upstream:
+    JPEG or PNG, at most 2560 px a side and 4.7 MB, a short side of 320 px or more.)"""
+
+    min_ratio: float
+    max_ratio: float
+
+    def allows(self, width: int, height: int) -> bool:
+        return self.min_ratio <= width / height <= self.max_ratio
+
+
+# docs/upstream/volcengine-visual.md: long side at most 3 times the short side. The
+# gateway documents none; we hold its models to the same.
+VOLCENGINE_IMAGES = ImageRules(min_ratio=1 / 3, max_ratio=3.0)
+# docs/upstream/ark.md: width/height within [0.4, 2.5].
+ARK_IMAGES = ImageRules(min_ratio=0.4, max_ratio=2.5)
 
 FPS = 24
 FRAMES_BY_SECONDS = MappingProxyType({5: 121, 10: 241})
@@ -127,7 +145,6 @@ class ArkTraits:
     default_resolution: str
     cny_per_million_tokens: Decimal
     cny_per_million_tokens_silent: Decimal | None = None  # when audio makes a difference
-    retires_on: date | None = None
 
     def size(self, resolution: str, ratio: str) -> tuple[int, int]:
         table = ARK_SIZES["1.0" if self.first_v10 else "later"]
@@ -178,13 +195,14 @@ class Mode:
         return bool(self.resolutions)
 
     @property
+    def image_rules(self) -> ImageRules:
+        return ARK_IMAGES if self.is_ark else VOLCENGINE_IMAGES
+
+    @property
     def price_key(self) -> str:
         """Ark prices are per token and the gateway sells some of the same model ids
         per second, so Ark's prices have keys of their own."""
         return f"ark:{self.req_key}" if self.is_ark else self.req_key
-
-    def retired(self, today: date) -> bool:
-        return bool(self.ark and self.ark.retires_on and today >= self.ark.retires_on)
 
     @property
     def default_duration(self) -> int:
@@ -364,19 +382,16 @@ def _v20(**traits: Any) -> ArkTraits:
     return ArkTraits(**{**defaults, **traits})
 
 
-_RETIRE_10_PRO = date(2026, 11, 24)
 M = Decimal
 
 _ARK_MODES = (
     _ark("seedance_1_0_pro", "doubao-seedance-1-0-pro-250528", "Seedance 1.0 Pro (Ark)",
          _v10(text=True, first_frame=True, last_frame=True, references=0,
-                   default_resolution="1080p", cny_per_million_tokens=M("15"),
-                   retires_on=_RETIRE_10_PRO), (2, 12)),
+                   default_resolution="1080p", cny_per_million_tokens=M("15")), (2, 12)),
     _ark("seedance_1_0_pro_fast", "doubao-seedance-1-0-pro-fast-251015",
          "Seedance 1.0 Pro Fast (Ark)",
          _v10(text=True, first_frame=True, last_frame=False, references=0,
-                   default_resolution="1080p", cny_per_million_tokens=M("4.2"),
-                   retires_on=_RETIRE_10_PRO), (2, 12)),
+                   default_resolution="1080p", cny_per_million_tokens=M("4.2")), (2, 12)),
     _ark("seedance_1_0_lite_t2v", "doubao-seedance-1-0-lite-t2v-250428",
          "Seedance 1.0 Lite, text (Ark)",
          _v10(text=True, first_frame=False, last_frame=False, references=0,
@@ -397,7 +412,7 @@ _ARK_MODES = (
     _ark("seedance_2_0_mini", "doubao-seedance-2-0-mini-260615", "Seedance 2.0 Mini (Ark)",
          _v20(cny_per_million_tokens=M("23")), (4, 15)),
     _ark("seedance_2_5", "doubao-seedance-2-5-260628", "Seedance 2.5 (Ark)",
-         _v20(references=30, draft=True, cny_per_million_tokens=M("70")),
+         _v20(references=30, cny_per_million_tokens=M("70")),
          (4, 30)),
 )  # fmt: skip
 
@@ -426,9 +441,11 @@ def extension_mode(mode: Mode) -> Mode:
     return MODES[_EXTENDED_BY.get(mode.name, "i2v_first_720p")]
 
 
-def offered_modes(today: date) -> list[Mode]:
-    """The modes new jobs may use: all but the retired ones (old jobs keep theirs)."""
-    return [mode for mode in MODES.values() if not mode.retired(today)]
+def offered_modes(retired: Collection[str] = ()) -> list[Mode]:
+    """The modes new jobs may use: all but those whose price key an operator retired
+    (old jobs keep theirs). No retirement is built in: the vendor's notices change, and
+    operators record them (the admin's prices)."""
+    return [mode for mode in MODES.values() if mode.price_key not in retired]
 
 
 # Older write-ups call Pro text to video `jimeng_t2v_v30_pro`; the vendor's key is ti2v.

@@ -102,6 +102,16 @@ class JimengError(Exception):
         return self.kind == ErrorKind.HTTP and self.transient
 
     @property
+    def is_refusal(self) -> bool:
+        """The upstream answered, and said no for good: keys, content review, or a
+        request it will not take (an HTTP 4xx such as Ark's 400 InvalidParameter)."""
+        if self.transient or self.outcome_unknown or not self.reached_service:
+            return False
+        if self.kind in (ErrorKind.BUSINESS, ErrorKind.GATEWAY) or self.is_risk or self.is_auth:
+            return True
+        return self.kind == ErrorKind.HTTP and 400 <= (self.http_status or 0) < 500
+
+    @property
     def is_risk(self) -> bool:
         return isinstance(self.code, int) and self.code in RISK_CODES
 

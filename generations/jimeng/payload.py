@@ -32,8 +32,10 @@ class GenerationInput:
     # Fitted images as bare base64 (no data: prefix), or URLs; never both.
     images_base64: tuple[str, ...] = ()
     image_urls: tuple[str, ...] = ()
-    # The nearest allowed ratio of each uploaded image, in order (first, last).
+    # The nearest allowed ratio of each uploaded image, in order (first, last), and its
+    # size in pixels (what the upstream's ratio limits are checked on).
     image_ratios: tuple[str, ...] = ()
+    image_sizes: tuple[tuple[int, int], ...] = ()
     template_id: str | None = None
     camera_strength: str | None = None
     resolution: str | None = None  # gateway and Ark models
@@ -79,6 +81,8 @@ ENGLISH = {
     "images_mixed": "send the images either all as files or all as URLs",
     "ratio_mismatch": "the first frame is {first} and the last frame is {last}; "
     "both frames must have the same aspect ratio",
+    "image_ratio": "the image is {width}×{height}; {mode} takes images whose width/height "
+    "is between {low} and {high}",
     "template_required": "{mode} needs a camera template; choose one of {choices}",
     "template_choice": "camera template {value} is unknown; choose one of {choices}",
     "strength_choice": "camera strength {value} is unknown; choose one of {choices}",
@@ -197,7 +201,7 @@ def _check_images(mode: Mode, request: GenerationInput) -> list[Problem]:
     if request.images_base64 and request.image_urls:
         return [Problem("images", "images_mixed")]
     if request.references:
-        return _check_references(mode, count)
+        return _check_references(mode, count) or _check_image_sizes(mode, request)
     if count and not mode.uses_images:
         return [Problem("images", "images_unused", {"mode": mode.name})]
     if count < mode.min_images:
@@ -212,7 +216,25 @@ def _check_images(mode: Mode, request: GenerationInput) -> list[Problem]:
     ratios = request.image_ratios
     if mode.min_images == 2 and len(ratios) == 2 and ratios[0] != ratios[1]:
         return [Problem("tail_image", "ratio_mismatch", {"first": ratios[0], "last": ratios[1]})]
-    return []
+    return _check_image_sizes(mode, request)
+
+
+def _check_image_sizes(mode: Mode, request: GenerationInput) -> list[Problem]:
+    rules = mode.image_rules
+    problems = []
+    for position, (width, height) in enumerate(request.image_sizes):
+        if rules.allows(width, height):
+            continue
+        params = {
+            "mode": mode.name,
+            "width": width,
+            "height": height,
+            "low": f"{rules.min_ratio:.2f}".rstrip("0").rstrip("."),
+            "high": f"{rules.max_ratio:.2f}".rstrip("0").rstrip("."),
+        }
+        field_name = "tail_image" if position == 1 else "images"
+        problems.append(Problem(field_name, "image_ratio", params))
+    return problems
 
 
 def _check_references(mode: Mode, count: int) -> list[Problem]:

@@ -46,8 +46,12 @@ def credential_for_mode(team: Team, mode: catalog.Mode) -> Credential | None:
 def available_modes(team: Team, today: date | None = None) -> list[catalog.Mode]:
     """The modes the team's keys can run, without retired models."""
     kinds = set(team.credentials.values_list("kind", flat=True))
-    offered = catalog.offered_modes(today or timezone.localdate())
+    offered = catalog.offered_modes(Price.objects.retired(today or timezone.localdate()))
     return [mode for mode in offered if mode.provider.value in kinds]
+
+
+def is_retired(mode: catalog.Mode) -> bool:
+    return mode.price_key in Price.objects.retired(timezone.localdate())
 
 
 def order_of(request: GenerationInput) -> catalog.Order:
@@ -306,7 +310,7 @@ def make_final(*, draft: Generation, user: Any) -> Generation:
         raise Refused(_("Only a ready draft can be made final."))
     mode = draft.catalog_mode
     assert mode.ark is not None
-    if mode.retired(timezone.localdate()):
+    if is_retired(mode):
         raise Refused(_("This model has been retired; make a new video instead."))
     request = GenerationInput(
         prompt=draft.prompt,

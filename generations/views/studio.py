@@ -116,6 +116,7 @@ def _mode_table(modes: list[catalog.Mode]) -> dict[str, Any]:
             "resolutions": list(mode.resolutions),
             "default_resolution": mode.ark.default_resolution if mode.ark else "",
             "prompt_limit": mode.prompt_limit,
+            "image_ratio": [mode.image_rules.min_ratio, mode.image_rules.max_ratio],
             "prompt_required": mode.prompt_required,
             "price": str(prices[mode.price_key].cny_per_second),
             "price_is_estimate": prices[mode.price_key].is_estimate,

@@ -19,6 +19,8 @@
   var ratioWarning = form.querySelector("[data-ratio-warning]");
   var RATIOS = { "16:9": 16 / 9, "4:3": 4 / 3, "1:1": 1, "3:4": 3 / 4, "9:16": 9 / 16, "21:9": 21 / 9, "9:21": 9 / 21 };
   var frameRatios = { first: null, last: null };
+  var frameSizes = { first: null, last: null };
+  var imageRatioWarning = form.querySelector("[data-image-ratio-warning]");
   var estimateTimer = null;
   var lastEstimate = null;
 
@@ -68,13 +70,29 @@
     var mismatch = m && m.min_images === 2 && frameRatios.first && frameRatios.last &&
       frameRatios.first !== frameRatios.last;
     ratioWarning.hidden = !mismatch;
+    // The upstream's limits on an image's shape (Ark: width/height within 0.4–2.5).
+    var outside = null;
+    ["first", "last"].forEach(function (frame) {
+      var size = frameSizes[frame];
+      if (!m || !size || outside || (frame === "last" && m.max_images < 2)) { return; }
+      var shape = size[0] / size[1];
+      if (shape < m.image_ratio[0] || shape > m.image_ratio[1]) { outside = size; }
+    });
+    imageRatioWarning.hidden = !outside;
+    if (outside) {
+      var round = function (n) { return String(Math.round(n * 100) / 100); };
+      imageRatioWarning.textContent = imageRatioWarning.dataset.text
+        .replace("%(size)s", outside[0] + "×" + outside[1]).replace("%(mode)s", m.label)
+        .replace("%(low)s", round(m.image_ratio[0])).replace("%(high)s", round(m.image_ratio[1]));
+    }
     var detected = form.querySelector("[data-detected]");
     if (detected && frameRatios.first) { detected.textContent = frameRatios.first; }
     refreshSubmit();
   }
 
   function refreshSubmit() {
-    var blocked = !ratioWarning.hidden || (lastEstimate && lastEstimate.fits === false);
+    var blocked = !ratioWarning.hidden || !imageRatioWarning.hidden ||
+      (lastEstimate && lastEstimate.fits === false);
     submit.disabled = Boolean(blocked);
   }
 
@@ -116,12 +134,14 @@
     input.addEventListener("change", function () {
       var file = input.files && input.files[0];
       frameRatios[frame] = null;
+      frameSizes[frame] = null;
       if (!file) { img.hidden = true; caption.textContent = ""; checkFrames(); return; }
       var url = URL.createObjectURL(file);
       img.onload = function () {
         var m = mode();
         var name = nearestRatio(img.naturalWidth, img.naturalHeight, ratioChoices(m || { ratio_source: "" }));
         frameRatios[frame] = name;
+        frameSizes[frame] = [img.naturalWidth, img.naturalHeight];
         caption.textContent = img.naturalWidth + "×" + img.naturalHeight + " → " + name;
         img.hidden = false;
         checkFrames();

@@ -17,12 +17,13 @@ import base64
 import json
 import os
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from generations import studio_client
 from generations.jimeng import catalog, runner
@@ -38,7 +39,7 @@ from generations.jimeng.client import (
     UpstreamClient,
     VolcengineClient,
 )
-from generations.jimeng.errors import ErrorKind, JimengError
+from generations.jimeng.errors import JimengError
 from generations.jimeng.images import ImageRejected, fit_image, nearest_aspect_ratio
 from generations.jimeng.payload import (
     GenerationInput,
@@ -46,6 +47,7 @@ from generations.jimeng.payload import (
     check_input,
     image_ratio_choices,
 )
+from generations.models import Price
 from generations.upstream import address_rules
 
 EXIT_FAILURE, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT = 1, 2, 3, 4
@@ -140,12 +142,20 @@ class Environment:
             raise _invalid(f"JIMENG_VIDEO_API_URL: {error}") from None
 
 
-def _image(
-    value: str, mode: catalog.Mode, option: str
-) -> tuple[str | None, str | None, str | None]:
-    """(base64, url, detected ratio) for one --image / --tail-image value."""
+@dataclass(frozen=True)
+class _Image:
+    """One --image / --tail-image: a local file fitted (its base64, detected ratio and
+    size), or a URL passed on as it is."""
+
+    base64: str | None = None
+    url: str | None = None
+    ratio: str | None = None
+    size: tuple[int, int] | None = None
+
+
+def _image(value: str, mode: catalog.Mode, option: str) -> _Image:
     if value.startswith(("http://", "https://")):
-        return None, value, None
+        return _Image(url=value)
     path = Path(value).expanduser()
     if not path.is_file():
         raise _invalid(f"{option}: no such file: {value}")
@@ -155,11 +165,11 @@ def _image(
     except ImageRejected as rejection:
         raise _invalid(f"{option}: {rejection.message}") from None
     ratio = nearest_aspect_ratio(fitted.width, fitted.height, image_ratio_choices(mode))
-    return fitted.base64(), None, ratio
+    return _Image(fitted.base64(), None, ratio, (fitted.width, fitted.height))
 
 
 def _input(mode: catalog.Mode, options: dict[str, Any]) -> GenerationInput:
-    images: list[tuple[str | None, str | None, str | None]] = []
+    images: list[_Image] = []
     if options["image"]:
         images.append(_image(options["image"], mode, "--image"))
     if options["tail_image"]:
@@ -171,9 +181,10 @@ def _input(mode: catalog.Mode, options: dict[str, Any]) -> GenerationInput:
         seconds=options["duration"] if options["duration"] is not None else mode.default_duration,
         aspect_ratio=options["aspect_ratio"],
         seed=options["seed"],
-        images_base64=tuple(b for b, _, _ in images if b),
-        image_urls=tuple(u for _, u, _ in images if u),
-        image_ratios=tuple(r for _, _, r in images if r),
+        images_base64=tuple(image.base64 for image in images if image.base64),
+        image_urls=tuple(image.url for image in images if image.url),
+        image_ratios=tuple(image.ratio for image in images if image.ratio),
+        image_sizes=tuple(image.size for image in images if image.size),
         template_id=options["template_id"],
         camera_strength=options["camera_strength"],
         resolution=options["resolution"],
@@ -190,6 +201,23 @@ def _check(mode: catalog.Mode, request: GenerationInput, fps: int) -> None:
         raise _invalid("; ".join(problems))
 
 
+def _retirements() -> dict[str, date]:
+    """The models operators retired (the studio's prices, in the admin). The command
+    also runs where the studio's database was never set up: then none are."""
+    try:
+        return Price.objects.retired(datetime.now(UTC).date())
+    except DatabaseError:
+        return {}
+
+
+def _modes_help() -> str:
+    retired = _retirements()
+    return ", ".join(
+        f"{name} (retired {retired[mode.price_key]})" if mode.price_key in retired else name
+        for name, mode in catalog.MODES.items()
+    )
+
+
 def _mode(value: str) -> catalog.Mode:
     """--mode takes a mode's name or its req_key (the older `jimeng_t2v_v30_pro` too)."""
     try:
@@ -201,10 +229,7 @@ def _mode(value: str) -> catalog.Mode:
 def _failure(error: JimengError) -> CommandError:
     if error.outcome_unknown:
         return CommandError(str(error), returncode=EXIT_TIMEOUT)
-    refused = not error.transient and (
-        error.is_risk or error.is_auth or error.kind == ErrorKind.BUSINESS
-    )
-    return CommandError(str(error), returncode=EXIT_REFUSED if refused else EXIT_FAILURE)
+    return CommandError(str(error), returncode=EXIT_REFUSED if error.is_refusal else EXIT_FAILURE)
 
 
 def _origin(url: str) -> str:
@@ -267,7 +292,7 @@ class Command(BaseCommand):
             "--mode",
             default="t2v_720p",
             type=_mode,
-            help=f"one of {', '.join(catalog.MODES)}, or a req_key",
+            help=f"one of {_modes_help()}, or a req_key",
         )
         parser.add_argument(
             "--duration", type=int, help="seconds (5 or 10 for Jimeng 3.0; -1: the model picks)"
@@ -297,10 +322,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         mode = options["mode"]
-        today = datetime.now(UTC).date()
-        if mode.retired(today):
-            assert mode.ark is not None
-            raise _invalid(f"{mode.name} was retired on {mode.ark.retires_on}; choose another")
+        retired_on = _retirements().get(mode.price_key)
+        if retired_on is not None:
+            raise _invalid(f"{mode.name} was retired on {retired_on}; choose another")
         environment = Environment.read()
         if options["studio"]:
             self._through_studio(mode, environment, options)
