@@ -10,7 +10,6 @@ card shows. Without a callback in time, polling carries on as usual.
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 
 from django.conf import settings
@@ -18,6 +17,7 @@ from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
+from generations.forms.values import NotJson, strict_json
 from generations.models import POLLED, Generation, Status
 
 
@@ -35,8 +35,8 @@ def url(token: str) -> str:
 
 def _status_word(body: bytes) -> str:
     try:
-        payload = json.loads(body)
-    except ValueError:
+        payload = strict_json(body)
+    except NotJson:
         return ""
     word = payload.get("status") if isinstance(payload, dict) else None
     return word if isinstance(word, str) else ""

@@ -24,12 +24,14 @@ from generations.mode_names import mode_label
 from generations.models import Generation, LedgerEntry, Status
 
 CHUNK = 256 * 1024  # bytes read from storage at a time into an archive
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# What makes a spreadsheet read a cell as a formula (or a DDE call: `|`), including the
+# full-width forms East Asian input methods type, which some spreadsheets take as the same.
+FORMULA_START = ("=", "+", "-", "@", "|", "\t", "\r", "\n", "＝", "＋", "－", "＠", "｜")
 
 
 def safe_cell(value: Any) -> Any:
-    """A cell a spreadsheet shows as text, never runs."""
-    if isinstance(value, str) and value.startswith(FORMULA_START):
+    """A cell a spreadsheet shows as text, never runs (leading spaces do not hide it)."""
+    if isinstance(value, str) and value.lstrip(" ").startswith(FORMULA_START):
         return "'" + value
     return value
 

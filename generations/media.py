@@ -31,7 +31,7 @@ SALT = "jimeng.media.v1"
 CHUNK = 256 * 1024
 # One range of at most 15 digits a side; anything else (several ranges, absurd numbers)
 # is ignored and the whole file is sent, as HTTP allows.
-RANGE = re.compile(r"^bytes=(\d{0,15})-(\d{0,15})$")
+RANGE = re.compile(r"^bytes=([0-9]{0,15})-([0-9]{0,15})$")
 MAX_RANGE_HEADER = 64
 # What stored media is served as, by extension. Names are ours (fixed per job, with the
 # extension of the format found in the bytes); anything else is a download.

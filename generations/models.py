@@ -1213,7 +1213,8 @@ class ApiToken(models.Model):
 
 
 class IdempotencyKey(models.Model):
-    """An `Idempotency-Key` a token sent with a create: the same key gets the same job."""
+    """An `Idempotency-Key` a token sent with a write that costs money: the same key gets
+    the same answer (api/idempotency.py)."""
 
     token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=120)
@@ -1221,6 +1222,9 @@ class IdempotencyKey(models.Model):
     generation = models.ForeignKey(
         Generation, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # The answer the first request got, given again to repeats (null while it runs).
+    status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -10,6 +10,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from generations.models import (
@@ -19,6 +20,7 @@ from generations.models import (
     IdempotencyKey,
     LedgerEntry,
     Membership,
+    Role,
     ShareLink,
 )
 from tests import images
@@ -375,3 +377,23 @@ def test_variants_through_the_api_like_the_form(keyed) -> None:
     too_many = api.post("/api/v1/generations", {**T2V, "variants": 3, "vary": "duration"})
     assert too_many.status_code == 400 and "variants" in too_many.json()["errors"]
     assert Generation.objects.count() == 3
+
+
+@pytest.mark.security
+def test_a_removed_members_tokens_stay_dead_when_they_are_invited_back(keyed) -> None:
+    """Before: re-invited, the old token worked again, with the new role."""
+    plain = token_for(keyed, "member")
+    member = Membership.objects.get(team=keyed.team, user=keyed.member)
+    removed = keyed.client("admin").post(
+        reverse("member-remove", args=["team-a", member.pk]), follow=True
+    )
+    assert removed.status_code == 200
+    assert ApiToken.objects.get(user=keyed.member).revoked_at is not None
+    Membership.objects.create(team=keyed.team, user=keyed.member, role=Role.ADMIN)
+    assert Api(plain).get("/api/v1/me").status_code == 401
+    # Ended outside the studio (the admin deletes the row), then invited back: dead too.
+    other = token_for(keyed, "viewer")
+    Membership.objects.filter(team=keyed.team, user=keyed.viewer).delete()
+    Membership.objects.create(team=keyed.team, user=keyed.viewer, role=Role.OWNER)
+    assert Api(other).get("/api/v1/me").status_code == 401
+    assert Api(token_for(keyed, "viewer")).get("/api/v1/me").status_code == 200  # a new one

@@ -76,3 +76,55 @@ def test_concurrent_different_keys_make_different_jobs(keyed) -> None:
     for thread in threads:
         thread.join()
     assert len(set(ids)) == 6 == Generation.objects.count()
+
+
+@pytest.mark.django_db
+def test_a_key_over_the_limit_is_refused_never_cut_short(keyed) -> None:
+    """Keys were cut to 120 characters: two different long keys returned the same job."""
+    api = Api(token_for(keyed, "member"))
+    long_a, long_b = "k" * 120 + "-a", "k" * 120 + "-b"
+    for key in (long_a, long_b, "", "tab\there", "ключ"):
+        answer = api.post("/api/v1/generations", T2V, **{"Idempotency-Key": key})
+        assert answer.status_code == 400, (key, answer.status_code)
+        assert "Idempotency-Key" in answer.json()["detail"]
+    assert not Generation.objects.exists()
+    exact = "k" * 120
+    assert api.post("/api/v1/generations", T2V, **{"Idempotency-Key": exact}).status_code == 201
+
+
+@pytest.mark.django_db
+def test_every_write_that_can_cost_money_honours_the_key(keyed) -> None:
+    """Retry, Regenerate, Extend and Make final made a charged job on every repeat."""
+    from tests.pipeline import make_job, mark_ready
+
+    api = Api(token_for(keyed, "member"))
+    failed = make_job(keyed.team)
+    failed.status = "failed"
+    failed.save(update_fields=["status"])
+    ready = mark_ready(make_job(keyed.team))
+    for path in (
+        f"/api/v1/generations/{failed.pk}/retry",
+        f"/api/v1/generations/{ready.pk}/regenerate",
+    ):
+        before = Generation.objects.count()
+        first = api.post(path, {}, **{"Idempotency-Key": f"once:{path}"})
+        again = api.post(path, {}, **{"Idempotency-Key": f"once:{path}"})
+        assert (first.status_code, again.status_code) == (201, 200), path
+        assert first.json()["id"] == again.json()["id"]
+        assert again["Idempotent-Replayed"] == "true"
+        assert Generation.objects.count() == before + 1
+    openai = {"model": "t2v_720p", "prompt": "a kite", "duration": 5}
+    first = api.post("/v1/video/generations", openai, **{"Idempotency-Key": "oa-1"})
+    again = api.post("/v1/video/generations", openai, **{"Idempotency-Key": "oa-1"})
+    assert first.json()["id"] == again.json()["id"] and again.status_code == 200
+
+
+def test_the_schema_marks_every_write_that_makes_a_job_idempotent() -> None:
+    """One place: an operation answering 201 (a new job) must be declared idempotent."""
+    from generations.api.v1 import api
+
+    schema = api.get_openapi_schema()
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            if "201" in operation.get("responses", {}):
+                assert operation.get("x-idempotent") is True, (method, path)

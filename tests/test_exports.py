@@ -140,3 +140,15 @@ def test_an_album_downloads_for_the_team_and_for_its_link(keyed) -> None:
         assert archive.read(f"{one.pk}-one.mp4") == handle.read()
     ShareLink.objects.filter(pk=link.pk).update(revoked_at=link.created_at)
     assert Client().get(reverse("public-share-zip", args=[link.key])).status_code == 410
+
+
+@pytest.mark.security
+@pytest.mark.parametrize(
+    "attack",
+    ["|cmd /c calc!A1", "＝HYPERLINK(\"http://evil.example\")", "＋1+1", "－2+3", "＠SUM(A1)",
+     " =1+1", "｜calc"],
+)  # fmt: skip
+def test_pipes_and_full_width_formula_signs_are_neutralised_too(keyed, attack) -> None:
+    make_job(keyed.team, prompt=attack)
+    (row,) = _csv(keyed.client("viewer").get(reverse("gallery-csv", args=["team-a"])))
+    assert row["prompt"] == "'" + attack

@@ -90,6 +90,37 @@ def test_a_key_cannot_point_at_an_internal_address(cast) -> None:
         assert not Credential.objects.exists() and internal.hits == []
 
 
+ESCAPES = (
+    "/sandbox/../../healthz#",
+    "/sandbox/../admin/",
+    "/sandbox/../api/v1",
+    "/sandbox/%2e%2e/admin/",
+    "/sandbox/.%2E/api/v1/",
+    "/sandbox/%252e%252e/admin/",
+    "/sandbox/..%5cadmin/",
+    "/sandbox/volcengine/./../../admin/",
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ESCAPES)
+def test_a_key_cannot_leave_the_emulators_paths_by_dot_segments(cast, settings, path) -> None:
+    """The form checked that the literal path starts with the emulator's prefix, and the
+    HTTP client resolved the dots: Test connection then called any path on that host
+    with the team's stored key and echoed part of the answer."""
+    with local_server() as emulator_host:
+        settings.SANDBOX_URL = f"{emulator_host.url}/sandbox/"
+        response = _create_key(cast.client("admin"), f"{emulator_host.url}{path}")
+        assert response.status_code == 200 and not Credential.objects.exists()
+        assert "path segments" in response.content.decode() or "without ? or #" in (
+            response.content.decode()
+        )
+        # A key stored before the rule is refused when it is used.
+        credential = add_credential(cast.team, f"{emulator_host.url}{path}")
+        page = _test_connection(cast, credential)
+        assert emulator_host.hits == [] and SECRET_BODY.decode() not in page
+
+
 @pytest.mark.django_db
 def test_test_connection_never_calls_an_internal_address(cast) -> None:
     """A key saved before the rules (or under a wider allow-list) is refused when used."""

@@ -126,3 +126,112 @@ def test_prompts_are_escaped_everywhere(keyed) -> None:
     assert (
         'content="&quot;&gt;&lt;img src=x onerror=alert(1)&gt;' in share or "&lt;img src=x" in share
     )
+
+
+# --- text that became numbers, dates and JSON ---------------------------------------------
+
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+@pytest.fixture
+def api_member(keyed):  # type: ignore[no-untyped-def]
+    from tests.api import Api, token_for
+
+    return Api(token_for(keyed, "member"))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/video/generations/²",
+        "/v1/videos/²",
+        "/v1/video/generations/99999999999999999999",
+        "/api/v1/generations/99999999999999999999",
+    ],
+)
+def test_a_task_id_that_is_not_a_number_is_not_found(api_member, path: str) -> None:
+    answer = api_member.get(path)
+    assert answer.status_code in (400, 404, 422), answer.status_code
+
+
+@pytest.mark.parametrize(
+    "ids",
+    ["²", "1,³", "99999999999999999999", "9" * 3000, "1," * 2000],
+)
+def test_a_zip_of_ids_that_are_not_numbers_is_refused_in_words(keyed, ids: str) -> None:
+    job = mark_ready(make_job(keyed.team))
+    answer = keyed.client("viewer").get(
+        reverse("gallery-zip", args=["team-a"]), {"ids": ids}, follow=True
+    )
+    assert answer.status_code == 200
+    assert "by their numbers" in answer.content.decode()
+    assert job.pk  # the gallery it came back to
+
+
+def test_a_share_of_a_video_number_that_is_not_one_is_refused_in_words(keyed) -> None:
+    answer = keyed.client("member").post(
+        reverse("share-create", args=["team-a"]), {"generations": "²"}, follow=True
+    )
+    assert answer.status_code == 200 and "not video numbers" in answer.content.decode()
+    assert not ShareLink.objects.exists()
+
+
+@pytest.mark.parametrize("month", ["0000-01", "2026-13", "٢٠٢٦-01", "2026-00"])
+def test_a_ledger_month_that_does_not_exist_is_refused_in_words(keyed, month: str) -> None:
+    answer = keyed.client("admin").get(
+        reverse("ledger-csv", args=["team-a"]), {"month": month}, follow=True
+    )
+    assert answer.status_code == 200 and "YYYY-MM" in answer.content.decode()
+
+
+def test_a_lone_surrogate_in_a_prompt_is_refused_in_words(api_member) -> None:
+    body = '{"mode": "t2v_720p", "prompt": "\\ud800", "duration": 5}'
+    answer = api_member.client.post(
+        "/api/v1/generations", body, content_type="application/json", headers=api_member.headers
+    )
+    assert answer.status_code == 400 and "surrogate" in answer.json()["detail"]
+    assert not Generation.objects.exists()
+
+
+def test_deep_json_in_a_string_or_a_body_is_refused_in_words(api_member) -> None:
+    answer = api_member.post(
+        "/v1/video/generations", {"model": "t2v_720p", "prompt": "x", "metadata": DEEP}
+    )
+    assert answer.status_code == 400 and "nested too deeply" in answer.json()["error"]["message"]
+    answer = api_member.client.post(
+        "/api/v1/generations", DEEP, content_type="application/json", headers=api_member.headers
+    )
+    assert answer.status_code == 400 and "nested too deeply" in answer.json()["detail"]
+    assert not Generation.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/t/team-a/jobs/99999999999999999999/",
+        "/t/team-a/jobs/99999999999999999999/poster",
+        "/t/team-a/prompts/99999999999999999999/delete/",
+    ],
+)
+def test_an_id_too_long_for_the_database_in_a_page_address_is_not_found(keyed, path) -> None:
+    assert keyed.client("member").get(path).status_code == 404
+
+
+def test_a_callback_with_deep_json_is_taken_quietly(client) -> None:
+    assert client.post("/hooks/ark/" + "x" * 32 + "/", DEEP, "application/json").status_code in (
+        204,
+        404,
+    )
+
+
+@pytest.mark.parametrize("day", [("until", "9999-12-31"), ("since", "0001-01-01")])
+def test_a_gallery_day_at_the_end_of_the_calendar_is_refused_in_words(keyed, day) -> None:
+    from tests.api import Api, token_for
+
+    name, value = day
+    page = keyed.client("viewer").get(reverse("gallery", args=["team-a"]), {name: value})
+    assert page.status_code == 200 and "Choose a day between" in page.content.decode()
+    for path in ("/t/team-a/gallery/export.csv", "/t/team-a/gallery/videos.zip"):
+        assert keyed.client("viewer").get(path, {name: value}).status_code < 500
+    listed = Api(token_for(keyed, "viewer")).get(f"/api/v1/generations?{name}={value}")
+    assert listed.status_code == 400

@@ -9,11 +9,29 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest
 from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from generations.access import TeamAccess
 from generations.account_throttle import Window
+from generations.api.idempotency import idempotent as keyed
+from generations.forms.values import NotJson, strict_json
 from generations.models import ApiToken, Membership, Role
+
+
+class StrictJson(Parser):
+    """Request bodies as JSON that can be stored: Ninja's own parser lets a lone
+    surrogate ("\\ud800") through to the database, which refuses it with a 500."""
+
+    def parse_body(self, request: HttpRequest) -> dict[str, Any]:
+        return strict_json(request.body)  # type: ignore[no-any-return]
+
+
+def body_refusal(error: HttpError) -> str:
+    """The words for an HttpError: why the body could not be read, when that was it."""
+    cause = error.__cause__
+    return str(cause) if isinstance(cause, NotJson) else str(error)
 
 
 class RateLimited(Exception):
@@ -64,7 +82,9 @@ class TokenAuth(HttpBearer):
             .filter(team=found.team, user=found.user, user__is_active=True)
             .first()
         )
-        if membership is None:  # the member left the team: the token died with it
+        # The member left the team: the token died with it. (Also when the membership was
+        # ended outside the studio, in the admin, and the person was invited again since.)
+        if membership is None or membership.created_at > found.created_at:
             return None
         # Counted first, then compared: concurrent requests cannot all slip under it.
         window = rate_window()
@@ -85,15 +105,20 @@ def api_access(request: HttpRequest) -> ApiAccess:
 
 VIEWER, MEMBER = Role.VIEWER, Role.MEMBER
 ROLE_EXTENSION = "x-required-role"
+IDEMPOTENT_EXTENSION = "x-idempotent"
 
 
-def operation(api: NinjaAPI, method: str, path: str, *, role: str, **options: Any) -> Any:
+def operation(
+    api: NinjaAPI, method: str, path: str, *, role: str, idempotent: bool = False, **options: Any
+) -> Any:
     """Declare an operation with the least role it needs: enforced by its auth, and
-    written into the OpenAPI schema (`x-required-role`), where the access tests read it."""
-    return api.api_operation(
+    written into the OpenAPI schema (`x-required-role`), where the access tests read it.
+    `idempotent`: a write that can cost money, which honours `Idempotency-Key`."""
+    register = api.api_operation(
         [method],
         path,
         auth=TokenAuth(role),
-        openapi_extra={ROLE_EXTENSION: role},
+        openapi_extra={ROLE_EXTENSION: role, IDEMPOTENT_EXTENSION: idempotent},
         **options,
     )
+    return (lambda view: register(keyed(view))) if idempotent else register

@@ -6,7 +6,6 @@ same form checks them, the quota pays for them, the gallery keeps them (docs/api
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -21,10 +20,13 @@ from generations.api.auth import (
     VIEWER,
     Forbidden,
     RateLimited,
+    StrictJson,
     TokenAuth,
     api_access,
+    body_refusal,
     operation,
 )
+from generations.forms.values import NotJson, parse_id, strict_json
 from generations.jimeng import catalog
 from generations.models import Generation, Status, Team
 from generations.services.jobs import available_modes
@@ -33,6 +35,7 @@ api = NinjaAPI(
     title="Jimeng Studio: OpenAI-style video API",
     version="1",
     auth=TokenAuth(),
+    parser=StrictJson(),
     urls_namespace="openai",
     docs_url=None,
     openapi_url=None,
@@ -99,7 +102,8 @@ def _invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
 @api.exception_handler(HttpError)
 def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     kind = "not_found_error" if error.status_code == 404 else "invalid_request_error"
-    return _error(request, error.status_code, str(error), kind, kind.removesuffix("_error"))
+    message = body_refusal(error)
+    return _error(request, error.status_code, message, kind, kind.removesuffix("_error"))
 
 
 class VideoIn(Schema):
@@ -119,9 +123,9 @@ def _metadata(value: str | dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(value, dict):
         return value
     try:
-        parsed = json.loads(value)
-    except ValueError:
-        parsed = None
+        parsed = strict_json(value)
+    except NotJson as refusal:
+        raise HttpError(400, _("metadata: %(why)s") % {"why": refusal}) from None
     if not isinstance(parsed, dict):
         raise HttpError(400, _("metadata must be a JSON object written as a string."))
     return parsed
@@ -201,13 +205,7 @@ def _create(request: HttpRequest, body: VideoIn) -> Any:
             raise HttpError(400, f"{name}: {bad}") from None
         fields.update(more_fields)
         files.update(more_files)
-    outcome = creating.create(
-        access,
-        creating.form_data(fields),
-        files,
-        creating.fingerprint("openai", body.model_dump_json()),
-        request.headers.get("Idempotency-Key", ""),
-    )
+    outcome = creating.create(access, creating.form_data(fields), files)
     if outcome.job is None:
         messages = [message for errors in outcome.errors.values() for message in errors]
         message = " ".join(messages) or outcome.detail
@@ -219,14 +217,15 @@ def _create(request: HttpRequest, body: VideoIn) -> Any:
 def _get(request: HttpRequest, task_id: str) -> Any:
     team = api_access(request).access.team
     job = None
-    if task_id.isdigit():
-        job = Generation.objects.for_team(team).filter(pk=int(task_id)).first()
+    pk = parse_id(task_id)
+    if pk is not None:
+        job = Generation.objects.for_team(team).filter(pk=pk).first()
     if job is None:
         raise HttpError(404, _("No such video task."))
     return _video(request, job)
 
 
-@operation(api, "POST", "/video/generations", role=MEMBER, url_name="create")
+@operation(api, "POST", "/video/generations", role=MEMBER, idempotent=True, url_name="create")
 def create_video(request: HttpRequest, body: VideoIn) -> Any:
     return _create(request, body)
 
@@ -237,7 +236,7 @@ def get_video(request: HttpRequest, task_id: str) -> Any:
 
 
 # The gateway's code samples post to /v1/videos: the same calls under that name.
-@operation(api, "POST", "/videos", role=MEMBER, url_name="create-short")
+@operation(api, "POST", "/videos", role=MEMBER, idempotent=True, url_name="create-short")
 def create_video_short(request: HttpRequest, body: VideoIn) -> Any:
     return _create(request, body)
 

@@ -29,8 +29,10 @@ from generations.api.auth import (
     VIEWER,
     Forbidden,
     RateLimited,
+    StrictJson,
     TokenAuth,
     api_access,
+    body_refusal,
     operation,
 )
 from generations.documents import job_document, share_document
@@ -56,6 +58,7 @@ api = NinjaAPI(
     description="Generate, track and share videos with your team's keys and quota. "
     "Authenticate with a personal access token: `Authorization: Bearer jst_…`.",
     auth=TokenAuth(),
+    parser=StrictJson(),
     urls_namespace="api-1",
     docs_url="/docs",
     openapi_url="/openapi.json",
@@ -74,6 +77,11 @@ def _rate_limited(request: HttpRequest, error: RateLimited) -> HttpResponse:
     )
     response["Retry-After"] = str(error.retry_after)
     return response
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
+    return api.create_response(request, {"detail": body_refusal(error)}, status=error.status_code)
 
 
 @api.exception_handler(Forbidden)
@@ -220,7 +228,7 @@ def _answer(request: HttpRequest, outcome: creating.Outcome) -> Any:
     return Answer(outcome.status, body)
 
 
-def _create_from(request: HttpRequest, body: GenerationIn, request_hash: str) -> Any:
+def _create_from(request: HttpRequest, body: GenerationIn) -> Any:
     fields: dict[str, object] = body.model_dump(exclude={"first_image", "last_image"})
     files: dict[str, UploadedFile] = {}
     for name in ("first_image", "last_image"):
@@ -231,10 +239,7 @@ def _create_from(request: HttpRequest, body: GenerationIn, request_hash: str) ->
             return Answer(400, {"detail": _("The request has problems."), "errors": errors})
         fields.update(more_fields)
         files.update(more_files)
-    key = request.headers.get("Idempotency-Key", "")
-    outcome = creating.create(
-        api_access(request), creating.form_data(fields), files, request_hash, key
-    )
+    outcome = creating.create(api_access(request), creating.form_data(fields), files)
     return _answer(request, outcome)
 
 
@@ -253,6 +258,7 @@ CREATE_RESPONSES = {
     "POST",
     "/generations",
     role=MEMBER,
+    idempotent=True,
     response=CREATE_RESPONSES,
     url_name="generations",
     summary="Start a video",
@@ -260,7 +266,7 @@ CREATE_RESPONSES = {
 def create_generation(request: HttpRequest, body: GenerationIn) -> Any:
     """Members and up. The same validation, messages and quota as the web form.
     Send `Idempotency-Key` to make a retried request return the same job (200)."""
-    return _create_from(request, body, creating.fingerprint("json", body.model_dump_json()))
+    return _create_from(request, body)
 
 
 class GenerationForm(Schema):
@@ -285,6 +291,7 @@ class GenerationForm(Schema):
     "POST",
     "/generations/upload",
     role=MEMBER,
+    idempotent=True,
     response=CREATE_RESPONSES,
     summary="Start a video (multipart)",
 )
@@ -300,19 +307,7 @@ def create_generation_upload(
         for name, upload in (("first_image", first_image), ("last_image", last_image))
         if upload is not None
     }
-    parts: list[bytes | str] = ["multipart", fields.model_dump_json()]
-    for name, upload in sorted(files.items()):
-        parts.append(name)
-        parts.extend(upload.chunks())
-        upload.seek(0)
-    key = request.headers.get("Idempotency-Key", "")
-    outcome = creating.create(
-        api_access(request),
-        creating.form_data(fields.model_dump()),
-        files,
-        creating.fingerprint(*parts),
-        key,
-    )
+    outcome = creating.create(api_access(request), creating.form_data(fields.model_dump()), files)
     return _answer(request, outcome)
 
 
@@ -429,7 +424,12 @@ def cancel(request: HttpRequest, generation_id: int) -> Any:
 
 
 @operation(
-    api, "POST", "/generations/{generation_id}/retry", role=MEMBER, response=CREATE_RESPONSES
+    api,
+    "POST",
+    "/generations/{generation_id}/retry",
+    role=MEMBER,
+    idempotent=True,
+    response=CREATE_RESPONSES,
 )
 def retry(request: HttpRequest, generation_id: int) -> Any:
     """Members: run a failed or cancelled job again, as a new job."""
@@ -445,7 +445,12 @@ def retry(request: HttpRequest, generation_id: int) -> Any:
 
 
 @operation(
-    api, "POST", "/generations/{generation_id}/regenerate", role=MEMBER, response=CREATE_RESPONSES
+    api,
+    "POST",
+    "/generations/{generation_id}/regenerate",
+    role=MEMBER,
+    idempotent=True,
+    response=CREATE_RESPONSES,
 )
 def regenerate(request: HttpRequest, generation_id: int) -> Any:
     """Members: another take of any job, as a new job (a random seed is drawn again)."""
@@ -467,7 +472,12 @@ class ExtendIn(Schema):
 
 
 @operation(
-    api, "POST", "/generations/{generation_id}/extend", role=MEMBER, response=CREATE_RESPONSES
+    api,
+    "POST",
+    "/generations/{generation_id}/extend",
+    role=MEMBER,
+    idempotent=True,
+    response=CREATE_RESPONSES,
 )
 def extend(request: HttpRequest, generation_id: int, body: ExtendIn) -> Any:
     """Members: the next part of a chain, starting from this video's last frame."""
@@ -484,11 +494,16 @@ def extend(request: HttpRequest, generation_id: int, body: ExtendIn) -> Any:
         generate_audio=body.generate_audio,
         extend_from=job.pk,
     )
-    return _create_from(request, fields, creating.fingerprint("extend", fields.model_dump_json()))
+    return _create_from(request, fields)
 
 
 @operation(
-    api, "POST", "/generations/{generation_id}/final", role=MEMBER, response=CREATE_RESPONSES
+    api,
+    "POST",
+    "/generations/{generation_id}/final",
+    role=MEMBER,
+    idempotent=True,
+    response=CREATE_RESPONSES,
 )
 def final(request: HttpRequest, generation_id: int) -> Any:
     """Members: the final video of a ready Ark draft."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django import forms
@@ -10,8 +10,25 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from generations.forms import set_choices
+from generations.forms.values import parse_ids
 from generations.jimeng import catalog
 from generations.models import Generation, GenerationQuerySet, Membership, Status, Tag, Team
+
+# Days the filters take: a year 1 or 9999 overflowed turning into times (a 500).
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
+
+
+class DayField(forms.DateField):
+    def validate(self, value: Any) -> None:
+        super().validate(value)
+        if value and not FIRST_DAY <= value <= LAST_DAY:
+            raise forms.ValidationError(
+                _("Choose a day between %(first)s and %(last)s.")
+                % {"first": FIRST_DAY.isoformat(), "last": LAST_DAY.isoformat()}
+            )
+
+
+DAY_INPUT = forms.DateInput(attrs={"type": "date"})
 
 
 class GalleryFilterForm(forms.Form):
@@ -19,12 +36,8 @@ class GalleryFilterForm(forms.Form):
     mode = forms.ChoiceField(label=_("Mode"), required=False)
     status = forms.ChoiceField(label=_("Status"), required=False)
     author = forms.ChoiceField(label=_("Author"), required=False)
-    since = forms.DateField(
-        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
-    until = forms.DateField(
-        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
-    )
+    since = DayField(label=_("From"), required=False, widget=DAY_INPUT)
+    until = DayField(label=_("To"), required=False, widget=DAY_INPUT)
     tag = forms.ChoiceField(label=_("Tag"), required=False)
     favourites = forms.BooleanField(label=_("My favourites"), required=False)
     # The variants of one submit (linked from a tile; not a visible filter).
@@ -94,9 +107,14 @@ class GalleryFilterForm(forms.Form):
 class IdListField(forms.Field):
     widget = forms.MultipleHiddenInput
 
+    default_error_messages = {"invalid": _("Those are not video numbers.")}
+
     def to_python(self, value: Any) -> list[int]:
         values = value if isinstance(value, list | tuple) else [value] if value else []
-        return [int(v) for v in values if str(v).strip().isdigit()][:50]
+        ids = parse_ids(",".join(str(v) for v in values), limit=50)
+        if ids is None:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+        return ids
 
     def validate(self, value: list[int]) -> None:
         if not value:

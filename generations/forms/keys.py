@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from generations.jimeng.addresses import AddressRefused
+from generations.jimeng.addresses import AddressRefused, has_dot_segment
 from generations.jimeng.client import DEFAULT_ARK_URL, DEFAULT_ENDPOINT
 from generations.models import Credential, CredentialKind
 from generations.upstream import address_rules, allowed_hosts_text
@@ -22,6 +22,10 @@ def check_endpoint(value: str) -> str:
         raise forms.ValidationError(_("Enter an http:// or https:// address."))
     if parts.username or parts.password:
         raise forms.ValidationError(_("Put keys in the key fields, not in the address."))
+    if parts.query or parts.fragment or "#" in value or "?" in value:
+        raise forms.ValidationError(_("Enter the API's base address, without ? or #."))
+    if has_dot_segment(parts.path):
+        raise forms.ValidationError(_("The address may not contain . or .. path segments."))
     try:
         address_rules().check_api_url(value)
     except AddressRefused:

@@ -20,7 +20,7 @@ import ipaddress
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 # The vendors' own API hosts (docs/upstream/volcengine-visual.md, docs/upstream/ark.md).
 OFFICIAL_API_HOSTS = frozenset(
@@ -89,6 +89,20 @@ class Place:
         ) and (self.path + "/").startswith(origin.path)
 
 
+def has_dot_segment(path: str) -> bool:
+    """`.` or `..` as a segment of `path`, percent-encoded or not (`%2e%2e`, `.%2E`), or
+    behind a backslash: a client that resolves them would leave the path it was given,
+    so a check of its prefix would pass `/sandbox/../admin/`."""
+    for _round in range(3):  # encoded twice over is still caught; more is refused too
+        decoded = unquote(path)
+        if decoded == path:
+            break
+        path = decoded
+    else:
+        return True
+    return any(segment in (".", "..") for segment in re.split(r"[/\\]", path))
+
+
 def host_matches(host: str, patterns: Iterable[str]) -> bool:
     """`host` is one of `patterns`, where `*.example.com` covers any sub-domain."""
     for pattern in patterns:
@@ -121,6 +135,8 @@ class AddressRules:
         """The trusted origin `place` lies below; None if its host is not trusted at all.
         A trusted host reached outside the trusted paths is refused."""
         same_host = [o for o in self.trusted if o.same_host_and_port(place.host, place.port)]
+        if same_host and has_dot_segment(place.path):
+            raise AddressRefused("the address may not contain . or .. path segments")
         for origin in same_host:
             if place.below(origin):
                 return origin
@@ -131,6 +147,8 @@ class AddressRules:
     def check_api_url(self, url: str) -> None:
         """Raise AddressRefused unless `url` may receive API calls (and our keys)."""
         place = Place.of(url)
+        if has_dot_segment(place.path):
+            raise AddressRefused("the address may not contain . or .. path segments")
         if self._trusted_origin(place) is None and not host_matches(place.host, self.api_hosts):
             raise AddressRefused(f"{place.host} is not an allowed API host")
 

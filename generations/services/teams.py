@@ -11,11 +11,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
 from django.utils.translation import gettext as _
 
 from generations.errors import Refused
-from generations.models import Membership, Role, Team
+from generations.models import ApiToken, Membership, Role, Team
 
 
 def _unique_slug(name: str) -> str:
@@ -71,7 +72,7 @@ def remove_member(*, actor: Membership, member: Membership) -> None:
     member = Membership.objects.select_for_update().get(pk=member.pk)
     if member.role == Role.OWNER and _lock_owners(member.team) <= 1:
         raise Refused(_("The last owner cannot be removed."))
-    member.delete()
+    _end_membership(member)
 
 
 @transaction.atomic
@@ -79,4 +80,13 @@ def leave_team(*, member: Membership) -> None:
     member = Membership.objects.select_for_update().get(pk=member.pk)
     if member.role == Role.OWNER and _lock_owners(member.team) <= 1:
         raise Refused(_("You are the last owner: make someone else an owner before you leave."))
+    _end_membership(member)
+
+
+def _end_membership(member: Membership) -> None:
+    """The member's API tokens for the team die with the membership: re-invited later,
+    they start again with new tokens, not with scripts holding the old ones."""
+    ApiToken.objects.filter(team_id=member.team_id, user_id=member.user_id).live().update(
+        revoked_at=timezone.now()
+    )
     member.delete()

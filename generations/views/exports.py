@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 from generations import exports
 from generations.access import TeamAccess, public_view, team_view
 from generations.forms.gallery import GalleryFilterForm
+from generations.forms.values import parse_ids
 from generations.models import Generation, Role, ShareLink, Status
 from generations.views.sharing import LinkGone, gone_page, live_link
 
 MAX_ZIP_VIDEOS = 200
-MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")
 
 
 def _download(content: Iterator[Any], filename: str, content_type: str) -> StreamingHttpResponse:
@@ -51,6 +52,14 @@ def gallery_csv(request: HttpRequest, access: TeamAccess) -> HttpResponseBase:
     )
 
 
+def _month(text: str) -> date | None:
+    found = MONTH.match(text)
+    try:
+        return date(int(found.group(1)), int(found.group(2)), 1) if found else None
+    except ValueError:  # month 13, year 0
+        return None
+
+
 @team_view(Role.ADMIN)
 def ledger_csv(request: HttpRequest, access: TeamAccess) -> HttpResponseBase:
     """Every reservation, settlement, release and top-up (of one month with ?month=)."""
@@ -58,11 +67,11 @@ def ledger_csv(request: HttpRequest, access: TeamAccess) -> HttpResponseBase:
     month = request.GET.get("month", "")
     label = "all"
     if month:
-        found = MONTH.match(month)
-        if not found or not 1 <= int(found.group(2)) <= 12:
+        period = _month(month)
+        if period is None:
             messages.error(request, _("Choose a month as YYYY-MM."))
             return redirect("team-detail", slug=access.team.slug)
-        entries = entries.filter(period=date(int(found.group(1)), int(found.group(2)), 1))
+        entries = entries.filter(period=period)
         label = month
     return _download(
         exports.csv_rows(exports.LEDGER_HEADER, exports.ledger_rows(entries)),
@@ -79,7 +88,13 @@ def _zip(jobs: list[Generation], filename: str) -> StreamingHttpResponse:
 def gallery_zip(request: HttpRequest, access: TeamAccess) -> HttpResponseBase:
     """The selected videos (?ids=1,2,3), or every ready video the filters show."""
     ready = Generation.objects.for_team(access.team).filter(status=Status.READY)
-    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.isdigit()]
+    ids = parse_ids(request.GET.get("ids", ""), limit=MAX_ZIP_VIDEOS)
+    if ids is None:
+        messages.error(
+            request,
+            _("Choose up to %(n)s videos by their numbers.") % {"n": MAX_ZIP_VIDEOS},
+        )
+        return redirect("gallery", slug=access.team.slug)
     if ids:
         order = {pk: index for index, pk in enumerate(ids)}
         jobs = sorted(ready.filter(pk__in=ids[:MAX_ZIP_VIDEOS]), key=lambda job: order[job.pk])

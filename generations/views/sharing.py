@@ -44,7 +44,8 @@ def share_list(request: HttpRequest, access: TeamAccess) -> HttpResponse:
 def share_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     form = ShareForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _("Choose at least one video to share."))
+        errors = form.errors.get("generations") or [_("Choose at least one video to share.")]
+        messages.error(request, str(errors[0]))
         return redirect("gallery", slug=access.team.slug)
     days = form.cleaned_data["expires_in_days"]
     try:

@@ -19,6 +19,7 @@ from generations import variants as takes
 from generations.access import TeamAccess, team_view
 from generations.errors import Refused
 from generations.forms.generate import GenerateForm, duration_label
+from generations.forms.values import parse_id
 from generations.jimeng import catalog
 from generations.jimeng.payload import GenerationInput
 from generations.mode_names import mode_label
@@ -129,9 +130,9 @@ def _initial(access: TeamAccess, query: dict[str, str]) -> dict[str, Any]:
     """A new job like an earlier one (`from`), continuing one (`extend`), or from a
     team template (`template`)."""
     jobs = Generation.objects.for_team(access.team)
-    extend = query.get("extend", "")
-    if extend.isdigit():
-        source = jobs.filter(pk=int(extend), status=Status.READY).first()
+    extend = parse_id(query.get("extend", ""))
+    if extend is not None:
+        source = jobs.filter(pk=extend, status=Status.READY).first()
         if source is not None and source.can_extend:
             return {
                 "mode": catalog.extension_mode(source.catalog_mode).name,
@@ -140,16 +141,16 @@ def _initial(access: TeamAccess, query: dict[str, str]) -> dict[str, Any]:
                 "resolution": source.resolution,
                 "extend_from": source.pk,
             }
-    template_id = query.get("template", "")
-    if template_id.isdigit():
-        template = PromptTemplate.objects.filter(team=access.team, pk=int(template_id)).first()
+    template_id = parse_id(query.get("template", ""))
+    if template_id is not None:
+        template = PromptTemplate.objects.filter(team=access.team, pk=template_id).first()
         if template is not None:
             mode = template.mode if template.mode in catalog.MODES else "t2v_720p"
             return {"mode": mode, "prompt": template.prompt, "duration": 5, "seed": -1}
-    source_id = query.get("from", "")
-    if not source_id.isdigit():
+    source_id = parse_id(query.get("from", ""))
+    if source_id is None:
         return {"mode": "t2v_720p", "duration": 5, "seed": -1}
-    source = jobs.filter(pk=int(source_id)).first()
+    source = jobs.filter(pk=source_id).first()
     if source is None:
         return {}
     return {
@@ -300,7 +301,8 @@ def _priced(request: HttpRequest, seconds: int, resolution: str | None) -> Gener
 
 @team_view(Role.VIEWER)
 def jobs_status(request: HttpRequest, access: TeamAccess) -> JsonResponse:
-    ids = [int(part) for part in request.GET.get("ids", "").split(",") if part.isdigit()][:100]
+    # A card's poll: parts that are not job numbers are passed over, not refused.
+    ids = [pk for pk in map(parse_id, request.GET.get("ids", "").split(",")[:100]) if pk]
     # By primary key, then the team checked on the rows: given `team_id = ? AND id IN (…)`
     # SQLite walks the team's index, every job of the team, instead of the ids.
     jobs = (
