@@ -36,7 +36,11 @@ class QuotaExceeded(Refused):
     def __init__(self, usage: Usage, cost: Decimal, seconds: int, team: Team) -> None:
         self.usage = usage
         if team.is_suspended:
-            message = _("This team is suspended and cannot start new videos.")
+            message = (
+                _("This team is suspended: %(reason)s") % {"reason": team.suspended_reason}
+                if team.suspended_reason
+                else _("This team is suspended and cannot start new videos.")
+            )
         else:
             left = []
             if usage.left_cny is not None:
@@ -106,6 +110,21 @@ def member_spend(team: Team, period: date) -> dict[int, MemberSpend]:
         )
         for row in rows
     }
+
+
+def budget_left(team: Team, user_id: int | None) -> tuple[Decimal | None, Decimal | None]:
+    """(the member's monthly budget, what is left of it), or (None, None) without one."""
+    if user_id is None:
+        return None, None
+    budget = (
+        Membership.objects.filter(team=team, user_id=user_id)
+        .values_list("monthly_budget_cny", flat=True)
+        .first()
+    )
+    if budget is None:
+        return None, None
+    used = member_spend(team, month_start()).get(user_id, MemberSpend()).used_cny
+    return budget, max(budget - used, Decimal("0.00"))
 
 
 def _check_budget(team: Team, generation: Generation, period: date) -> None:

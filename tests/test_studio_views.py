@@ -195,13 +195,17 @@ def test_estimate_follows_mode_duration_and_price_table(keyed) -> None:
     assert data == {
         "videos": 1,
         "cost_cny": "8.00",
+        "seconds": 10,
         "price_cny_per_second": "0.800",
-        "price_cny_per_million_tokens": "",
+        "price_cny_per_million_tokens": None,
         "tokens": None,
         "is_estimate": False,
         "left_cny": "100.00",
         "left_seconds": None,
+        "budget_cny": None,
+        "budget_left_cny": None,
         "fits": True,
+        "blocked": None,
         "resets_at": data["resets_at"],
     }
     ark = client.get(

@@ -38,16 +38,16 @@ from generations.api.auth import (
 from generations.documents import job_document, share_document
 from generations.errors import Refused
 from generations.forms.gallery import GalleryFilterForm
+from generations.forms.generate import problem_message
 from generations.frames import last_frame_of
 from generations.jimeng import catalog
-from generations.jimeng.payload import GenerationInput
 from generations.ledger import QuotaExceeded
 from generations.mode_names import mode_label
 from generations.models import Generation, ShareLink, Status
+from generations.services.estimates import PriceProblems, offer
 from generations.services.jobs import (
     available_modes,
     make_final,
-    quote,
     retry_generation,
 )
 from generations.services.sharing import create_share
@@ -158,6 +158,8 @@ class EstimateQuery(Schema):
     aspect_ratio: str | None = None
     audio: bool = False
     draft: bool = False
+    variants: int = 1
+    vary: str = "seed"
 
 
 @operation(
@@ -166,29 +168,30 @@ class EstimateQuery(Schema):
     "/estimate",
     role=VIEWER,
     response={200: dict, 400: ErrorOut},
-    summary="What a job would cost",
+    summary="What a job would cost, and whether you may start it now",
 )
 def estimate(request: HttpRequest, query: Query[EstimateQuery]) -> Any:
-    mode = catalog.MODES.get(query.mode)
-    if mode is None or query.duration not in mode.durations:
-        return Answer(400, {"detail": _("Choose a mode and one of its durations.")})
-    order = GenerationInput(
-        seconds=query.duration,
-        resolution=query.resolution if query.resolution in mode.resolutions else None,
-        aspect_ratio=query.aspect_ratio,
-        generate_audio=query.audio,
-        draft=query.draft,
-    )
-    offer = quote(mode, order)
-    usage = api_access(request).access.team.usage()
-    return {
-        "cost_cny": str(offer.cost_cny),
-        "tokens": offer.tokens,
-        "price_cny_per_second": str(offer.price.cny_per_second),
-        "price_cny_per_million_tokens": str(offer.price.cny_per_million_tokens or "") or None,
-        "is_estimate": offer.price.is_estimate,
-        "fits": usage.allows(offer.cost_cny, offer.seconds),
-    }
+    """The generate page's own estimate: every video of the submit (variants), the
+    team's quota and your budget left, and `blocked`, in words, when the team is
+    suspended or the money is not there."""
+    access = api_access(request)
+    try:
+        offered = offer(
+            team=access.access.team,
+            user_id=access.token.user_id,
+            mode_name=query.mode,
+            seconds=query.duration,
+            resolution=query.resolution,
+            aspect_ratio=query.aspect_ratio,
+            audio=query.audio,
+            draft=query.draft,
+            variants=query.variants,
+            vary=query.vary,
+        )
+    except PriceProblems as problems:
+        words = [problem_message(problem, problems.mode) for problem in problems.problems]
+        return Answer(400, {"detail": " ".join(words)})
+    return offered.document()
 
 
 # --- creating jobs ------------------------------------------------------------------

@@ -3,6 +3,7 @@ request builder, with messages in the user's language."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
@@ -23,13 +24,13 @@ from generations.frames import (
     last_frame_of,
 )
 from generations.jimeng import catalog
-from generations.jimeng.catalog import RatioSource
 from generations.jimeng.images import ImageRejected, fit_image
-from generations.jimeng.payload import GenerationInput, check_input
+from generations.jimeng.payload import GenerationInput, Problem, check_input
 from generations.mode_names import mode_label
 from generations.models import Generation, Status, Team
+from generations.services.estimates import priced_input
 
-PROBLEM_MESSAGES = {
+PROBLEM_MESSAGES: dict[str, Any] = {
     "prompt_required": _("Write a prompt: %(mode)s makes the video from text."),
     "prompt_or_image": _("%(mode)s needs a prompt or a first frame."),
     "prompt_too_long": _("The prompt has %(length)s characters; %(mode)s takes at most %(limit)s."),
@@ -66,7 +67,18 @@ PROBLEM_MESSAGES = {
     "references_too_many": _("%(mode)s takes at most %(count)s reference images."),
     "camera_fixed_unused": _("%(mode)s cannot keep the camera fixed."),
     "ark_only": _("This option is only for the Seedance models on Ark."),
+    "mode_choice": _("There is no mode %(value)s."),
+    "variants_range": _("Choose 1 to 4 videos."),
+    "variants_refused": _("%(why)s"),
 }
+
+
+def problem_message(problem: Problem, mode: catalog.Mode | None) -> str:
+    """A problem in words for people (the mode by its name, not its id)."""
+    params = dict(problem.params)
+    if mode is not None:
+        params["mode"] = mode_label(mode.name)
+    return str(PROBLEM_MESSAGES[problem.code] % params)
 
 
 IMAGE_MESSAGES = {
@@ -325,12 +337,17 @@ class GenerateForm(forms.Form):
         if self.errors:
             return data
         self.frames = frames
-        request = GenerationInput(
-            prompt=data.get("prompt", ""),
+        priced = priced_input(
+            mode,
             seconds=data["duration"],
-            aspect_ratio=None
-            if mode.ratio_source == RatioSource.IMAGE
-            else (data.get("aspect_ratio") or None),
+            resolution=data.get("resolution"),
+            aspect_ratio=data.get("aspect_ratio"),
+            audio=bool(data.get("generate_audio")),
+            draft=bool(data.get("draft")),
+        )
+        request = replace(
+            priced,
+            prompt=data.get("prompt", ""),
             seed=data["seed"],
             # Only counted by check_input: the fitted bytes go to storage, not the form.
             images_base64=tuple("…" for _ in frames),
@@ -339,18 +356,11 @@ class GenerateForm(forms.Form):
             image_sizes=tuple((frame.width, frame.height) for frame in frames),
             template_id=(data.get("template_id") or None) if mode.camera else None,
             camera_strength=(data.get("camera_strength") or None) if mode.camera else None,
-            resolution=(data.get("resolution") or None) if mode.takes_resolution else None,
-            generate_audio=bool(data.get("generate_audio")) and mode.is_ark,
-            draft=bool(data.get("draft")) and mode.is_ark,
             references=bool(data.get("references")) and mode.is_ark,
         )
         for problem in check_input(mode, request):
             field = PROBLEM_FIELDS.get(problem.field, problem.field)
-            # People read the mode's name, not its id (t2v_720p).
-            params = {**problem.params, "mode": mode_label(mode.name)}
-            self.add_error(
-                field if field in self.fields else None, PROBLEM_MESSAGES[problem.code] % params
-            )
+            self.add_error(field if field in self.fields else None, problem_message(problem, mode))
         self.request_input = request
         try:
             self.variant_inputs = takes.expand(

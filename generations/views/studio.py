@@ -3,35 +3,32 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from typing import Any
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations import held_frames, media, notifications, pipeline
+from generations import held_frames, ledger, media, notifications, pipeline
 from generations import variants as takes
 from generations.access import TeamAccess, team_view
 from generations.errors import Refused
-from generations.forms.generate import GenerateForm, duration_label
+from generations.forms.generate import GenerateForm, duration_label, problem_message
 from generations.forms.values import parse_id
 from generations.jimeng import catalog
-from generations.jimeng.payload import GenerationInput
 from generations.mode_names import mode_label
 from generations.models import Generation, ImageRole, Price, PromptTemplate, Role, Status
 from generations.progress import progress
 from generations.reasons import failure_reason
 from generations.services import prompts
+from generations.services.estimates import PriceProblems, offer
 from generations.services.jobs import (
     available_modes,
     chain_of,
     make_final,
-    quote,
     retry_generation,
     start_variants_from_form,
 )
@@ -223,6 +220,7 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         )
         status = 200
     jobs = Generation.objects.for_team(access.team).select_related("created_by")[:RECENT_JOBS]
+    budget, budget_left_cny = ledger.budget_left(access.team, user_id)
     context = {
         "access": access,
         "form": form,
@@ -235,6 +233,8 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         .filter(pk=form["extend_from"].value() or 0)
         .first(),
         "usage": access.team.usage(),
+        "budget_cny": budget,
+        "budget_left_cny": budget_left_cny,
         "history": prompts.history(access.team, user_id),
         "prompt_templates": PromptTemplate.objects.filter(team=access.team),
         "held": [
@@ -248,55 +248,29 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
 
 @team_view(Role.VIEWER)
 def estimate(request: HttpRequest, access: TeamAccess) -> JsonResponse:
-    """The cost of what the form holds, and whether the month's quota has room for it."""
-    mode = catalog.MODES.get(request.GET.get("mode", ""))
+    """The cost of what the form holds, and whether this member may submit it now."""
+    asked = request.GET
     try:
-        seconds = int(request.GET.get("duration", ""))
+        seconds, variants = int(asked.get("duration", "")), int(asked.get("variants", "1"))
     except ValueError:
-        seconds = 0
-    resolution = request.GET.get("resolution") or None
-    if mode is None or seconds not in mode.durations or resolution not in (None, *mode.resolutions):
         return JsonResponse({"error": _("Choose a mode and one of its durations.")}, status=400)
-    priced = _priced(request, seconds, resolution)
     try:
-        count = min(max(int(request.GET.get("variants", "1")), 1), takes.MAX_VARIANTS)
-        takes_asked = takes.expand(mode, priced, count, request.GET.get("vary", takes.Vary.SEED))
-    except (ValueError, takes.VariantsRefused) as refusal:
-        message = str(refusal) if isinstance(refusal, takes.VariantsRefused) else ""
-        return JsonResponse({"error": message or _("Choose 1 to 4 videos.")}, status=400)
-    offers = [quote(mode, each) for each in takes_asked]
-    offer = offers[0]
-    total_cny = sum((each.cost_cny for each in offers), Decimal("0.00"))
-    total_seconds = sum(each.seconds for each in offers)
-    usage = access.team.usage()
-    return JsonResponse(
-        {
-            "videos": len(offers),
-            "cost_cny": str(total_cny),
-            "price_cny_per_second": str(offer.price.cny_per_second),
-            "price_cny_per_million_tokens": str(offer.price.cny_per_million_tokens or ""),
-            "tokens": offer.tokens,
-            "is_estimate": offer.price.is_estimate,
-            "left_cny": None
-            if usage.left_cny is None
-            else str(max(usage.left_cny, Decimal("0.00"))),
-            "left_seconds": usage.left_seconds,
-            "fits": usage.allows(total_cny, total_seconds) and not access.team.is_suspended,
-            "resets_at": timezone.localtime(usage.resets_at).strftime("%Y-%m-%d %H:%M"),
-        }
-    )
-
-
-def _priced(request: HttpRequest, seconds: int, resolution: str | None) -> GenerationInput:
-    """The parts of a request that decide its price."""
-    ratio = request.GET.get("aspect_ratio") or None
-    return GenerationInput(
-        seconds=seconds,
-        resolution=resolution,
-        aspect_ratio=ratio if ratio in catalog.ARK_RATIOS else None,
-        generate_audio=request.GET.get("audio") == "1",
-        draft=request.GET.get("draft") == "1",
-    )
+        offered = offer(
+            team=access.team,
+            user_id=int(request.user.pk or 0),
+            mode_name=asked.get("mode", ""),
+            seconds=seconds,
+            resolution=asked.get("resolution"),
+            aspect_ratio=asked.get("aspect_ratio"),
+            audio=asked.get("audio") == "1",
+            draft=asked.get("draft") == "1",
+            variants=variants,
+            vary=asked.get("vary", takes.Vary.SEED),
+        )
+    except PriceProblems as problems:
+        words = [problem_message(problem, problems.mode) for problem in problems.problems]
+        return JsonResponse({"error": " ".join(words)}, status=400)
+    return JsonResponse(offered.document())
 
 
 @team_view(Role.VIEWER)

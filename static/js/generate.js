@@ -191,7 +191,15 @@
         var left = data.left_cny === null ? box.dataset.unlimited : data.left_cny + " ¥";
         if (data.left_seconds !== null) { left += " · " + data.left_seconds + " s"; }
         box.querySelector("[data-left]").textContent = left;
-        box.querySelector("[data-no-room]").hidden = data.fits;
+        // The member's own budget, when an admin set one; the refusal in the server's words.
+        var budget = box.querySelector("[data-budget]");
+        budget.hidden = data.budget_cny === null;
+        if (data.budget_cny !== null) {
+          budget.querySelector("[data-budget-left]").textContent = data.budget_left_cny + " ¥";
+        }
+        var noRoom = box.querySelector("[data-no-room]");
+        noRoom.textContent = data.blocked || "";
+        noRoom.hidden = data.fits;
         refreshSubmit();
       })
       .catch(function () { /* the estimate is a convenience; the server checks again */ });
