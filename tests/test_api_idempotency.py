@@ -5,6 +5,7 @@ in CI's second pass), where it matters most."""
 
 from __future__ import annotations
 
+import json
 import threading
 from decimal import Decimal
 
@@ -119,12 +120,24 @@ def test_every_write_that_can_cost_money_honours_the_key(keyed) -> None:
     assert first.json()["id"] == again.json()["id"] and again.status_code == 200
 
 
-def test_the_schema_marks_every_write_that_makes_a_job_idempotent() -> None:
-    """One place: an operation answering 201 (a new job) must be declared idempotent."""
+def test_the_schema_marks_every_write_that_makes_something_idempotent() -> None:
+    """One place: an operation answering 201 (a new job, a new link) must be declared
+    idempotent, and the job-making ones are all there."""
     from generations.api.v1 import api
 
-    schema = api.get_openapi_schema()
+    schema = json.loads(json.dumps(api.get_openapi_schema()))  # as served: string keys
+    declared = set()
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
             if "201" in operation.get("responses", {}):
                 assert operation.get("x-idempotent") is True, (method, path)
+                declared.add(path)
+    assert {
+        "/api/v1/generations",
+        "/api/v1/generations/upload",
+        "/api/v1/generations/{generation_id}/retry",
+        "/api/v1/generations/{generation_id}/regenerate",
+        "/api/v1/generations/{generation_id}/extend",
+        "/api/v1/generations/{generation_id}/final",
+        "/api/v1/shares",
+    } <= declared

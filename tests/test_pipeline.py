@@ -318,9 +318,13 @@ def test_dispatch_respects_the_upstream_rate(studio, emulator, settings, other_t
     for _ in range(6):
         make_job(studio.team)
     pipeline.dispatch_round("d")
-    # One token in the bucket: one request now, the rest wait for the rate.
-    assert len(emulator.store.calls("submit")) == 1
-    assert Generation.objects.filter(status=Status.QUEUED).count() == 5
+    # One token in the bucket, then one every half second: a round waits for the rate
+    # (ROUND_PATIENCE_SECONDS of it) and leaves the rest to the next round.
+    calls = sorted(call["at"] for call in emulator.store.calls("submit"))
+    assert len(calls) == 1 + int(pipeline.ROUND_PATIENCE_SECONDS * 2.0)
+    # Sent half a second apart (arrivals jitter by the first request's longer latency).
+    assert calls[-1] - calls[0] >= (len(calls) - 1) * 0.5 - 0.2, calls
+    assert Generation.objects.filter(status=Status.QUEUED).count() == 6 - len(calls)
 
 
 def test_learned_schedule_follows_recent_jobs(studio, settings) -> None:

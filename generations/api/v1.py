@@ -535,7 +535,14 @@ class ShareIn(Schema):
     expires_in_days: int = 0
 
 
-@operation(api, "POST", "/shares", role=MEMBER, response={201: dict, 400: ErrorOut, 409: ErrorOut})
+@operation(
+    api,
+    "POST",
+    "/shares",
+    role=MEMBER,
+    idempotent=True,
+    response={201: dict, 400: ErrorOut, 409: ErrorOut},
+)
 def make_share(request: HttpRequest, body: ShareIn) -> Any:
     """Members: share ready videos of the team under one link."""
     access = api_access(request)
