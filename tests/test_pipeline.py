@@ -13,7 +13,7 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from django_q.models import Schedule
 
-from generations import ledger, pipeline
+from generations import ledger, pipeline, upstream_rate
 from generations.jimeng.probe import probe
 from generations.models import Generation, LedgerEntry, Status
 from tests import images
@@ -320,10 +320,11 @@ def test_dispatch_respects_the_upstream_rate(studio, emulator, settings, other_t
     pipeline.dispatch_round("d")
     # One token in the bucket, then one every half second: a round waits for the rate
     # (ROUND_PATIENCE_SECONDS of it) and leaves the rest to the next round.
+    paced = 2.0 * upstream_rate.HEADROOM  # calls a second, with the limiter's headroom
     calls = sorted(call["at"] for call in emulator.store.calls("submit"))
-    assert len(calls) == 1 + int(pipeline.ROUND_PATIENCE_SECONDS * 2.0)
-    # Sent half a second apart (arrivals jitter by the first request's longer latency).
-    assert calls[-1] - calls[0] >= (len(calls) - 1) * 0.5 - 0.2, calls
+    assert len(calls) == 1 + int(pipeline.ROUND_PATIENCE_SECONDS * paced)
+    # Sent 1 / paced apart (arrivals jitter by the first request's longer latency).
+    assert calls[-1] - calls[0] >= (len(calls) - 1) / paced - 0.2, calls
     assert Generation.objects.filter(status=Status.QUEUED).count() == 6 - len(calls)
 
 
