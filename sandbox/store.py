@@ -109,6 +109,26 @@ class Task:
 
 
 _local = threading.local()
+OLD_TABLES = ("tasks", "renders", "calls", "holds", "callbacks")
+
+
+def _ensure_schema(connection: sqlite3.Connection) -> None:
+    """Build (or rebuild) the tables once, under the write lock: the first requests of
+    a threaded server arrive together, and one thread's rebuild dropped the tables
+    another had just made ("no such table: calls" answered a submit with a 500)."""
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            for table in OLD_TABLES:
+                connection.execute(f"DROP TABLE IF EXISTS {table}")
+            for statement in SCHEMA.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
 
 
 class Store:
@@ -134,14 +154,7 @@ class Store:
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             connection.row_factory = sqlite3.Row
             connection.execute("PRAGMA journal_mode=WAL")
-            if connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                connection.executescript(
-                    "DROP TABLE IF EXISTS tasks; DROP TABLE IF EXISTS renders;"
-                    " DROP TABLE IF EXISTS calls; DROP TABLE IF EXISTS holds;"
-                    " DROP TABLE IF EXISTS callbacks;"
-                )
-                connection.executescript(SCHEMA)
-                connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            _ensure_schema(connection)
             cache[self.path] = connection
         return connection
 

@@ -381,3 +381,37 @@ def test_markers_are_directives_not_content(emulator) -> None:
     assert tasks[quick].render_key == tasks[slow].render_key
     assert tasks[slow].ready_at - tasks[quick].ready_at > 2
     assert "[sandbox" in tasks[slow].prompt  # kept for the scripted faults
+
+
+def test_the_first_calls_of_a_new_store_arrive_together_and_all_count(tmp_path) -> None:
+    """A threaded server's first requests each opened the store and rebuilt its tables;
+    one rebuild dropped the tables another request was using (a submit answered 500)."""
+    from sandbox.store import Store
+
+    for attempt in range(5):
+        store = Store(tmp_path / f"fresh-{attempt}")
+        failures = _first_calls_at_once(store, 8)
+        assert failures == []
+        assert len(store.calls("submit")) == 8
+
+
+def _first_calls_at_once(store, count: int) -> list[str]:  # type: ignore[no-untyped-def]
+    import threading
+
+    start, failures = threading.Barrier(count), []
+
+    def call() -> None:
+        start.wait()
+        try:
+            call_id = store.admit(api="v", action="submit", access_key="AK", qps=0)
+            assert call_id is not None
+            store.record_outcome(call_id, http_status=200, code=10000)
+        except Exception as error:
+            failures.append(repr(error))
+
+    threads = [threading.Thread(target=call) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return failures
