@@ -43,18 +43,33 @@ def test_the_page_and_the_api_answer_the_same(ark, query) -> None:
 @pytest.mark.parametrize(
     ("query", "words"),
     [
-        ({"mode": "seedance_2_0", "duration": "5", "resolution": "8k"}, "does not offer 8k"),
-        ({"mode": "t2v_720p", "duration": "5", "aspect_ratio": "2:1"}, "does not offer 2:1"),
+        ({"mode": "seedance_2_0_fast", "duration": "5", "resolution": "1080p"}, "1080p"),
+        ({"mode": "t2v_720p", "duration": "5", "aspect_ratio": "9:21"}, "does not offer 9:21"),
         ({"mode": "t2v_720p", "duration": "7"}, "not 7"),
-        ({"mode": "t2v_720p", "duration": "5", "variants": "9"}, "1 to 4 videos"),
-        ({"mode": "nope", "duration": "5"}, "no mode nope"),
+        ({"mode": "seedance_2_0", "duration": "5", "draft": "1"}, "makes no drafts"),
     ],
 )
 def test_what_the_form_refuses_the_estimate_refuses_too(ark, query, words) -> None:
-    """The API's estimate dropped an unknown resolution silently and took any ratio."""
+    """The API's estimate dropped an unknown resolution silently and took any ratio.
+    What the schema allows but the mode does not is refused in the form's words."""
     page, api = _both(ark, query)
     assert page.status_code == api.status_code == 400
     assert words in page.json()["error"] and words in api.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ({"mode": "seedance_2_0", "duration": "5", "resolution": "8k"}, "resolution"),
+        ({"mode": "t2v_720p", "duration": "5", "aspect_ratio": "2:1"}, "aspect_ratio"),
+        ({"mode": "t2v_720p", "duration": "5", "variants": "9"}, "variants"),
+        ({"mode": "nope", "duration": "5"}, "mode"),
+    ],
+)
+def test_what_the_schema_does_not_allow_is_refused_for_its_field(ark, query, field) -> None:
+    page, api = _both(ark, query)
+    assert page.status_code == api.status_code == 400
+    assert field in api.json()["errors"], api.json()
 
 
 def test_a_suspended_team_is_told_so_before_generate_not_after(keyed) -> None:

@@ -3,6 +3,8 @@ its team, with the member's role at the time of the request, within a rate per m
 
 from __future__ import annotations
 
+import inspect
+import typing
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ from ninja.security import HttpBearer
 from generations.access import TeamAccess
 from generations.account_throttle import Window
 from generations.api.idempotency import idempotent as keyed
+from generations.api.schema import answers
 from generations.forms.values import NotJson, strict_json
 from generations.models import ApiToken, Membership, Role
 
@@ -113,12 +116,26 @@ def operation(
 ) -> Any:
     """Declare an operation with the least role it needs: enforced by its auth, and
     written into the OpenAPI schema (`x-required-role`), where the access tests read it.
-    `idempotent`: a write that can cost money, which honours `Idempotency-Key`."""
-    register = api.api_operation(
-        [method],
-        path,
-        auth=TokenAuth(role),
-        openapi_extra={ROLE_EXTENSION: role, IDEMPOTENT_EXTENSION: idempotent},
-        **options,
-    )
-    return (lambda view: register(keyed(view))) if idempotent else register
+    `idempotent`: a write that can cost money, which honours `Idempotency-Key`. Every
+    answer it may give goes into the schema (`schema.answers`)."""
+
+    def declare(view: Any) -> Any:
+        hints = typing.get_type_hints(view)
+        takes_input = any(name != "request" for name in inspect.signature(view).parameters)
+        response = answers(
+            options.pop("response", hints.get("return", Any)),
+            writes=role != Role.VIEWER,
+            has_path_id="{" in path,
+            takes_input=takes_input,
+        )
+        register = api.api_operation(
+            [method],
+            path,
+            auth=TokenAuth(role),
+            response=response,
+            openapi_extra={ROLE_EXTENSION: role, IDEMPOTENT_EXTENSION: idempotent},
+            **options,
+        )
+        return register(keyed(view) if idempotent else view)
+
+    return declare

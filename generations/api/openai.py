@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -82,6 +83,12 @@ def _rate_limited(request: HttpRequest, error: RateLimited) -> HttpResponse:
     response = _error(request, 429, message, "rate_limit_error", "rate_limited")
     response["Retry-After"] = str(error.retry_after)
     return response
+
+
+@api.exception_handler(MultiPartParserError)
+def _unreadable(request: HttpRequest, error: MultiPartParserError) -> HttpResponse:
+    message = _("The multipart body could not be read (%(why)s).") % {"why": error}
+    return _error(request, 400, message, "invalid_request_error", "invalid_body")
 
 
 @api.exception_handler(Forbidden)

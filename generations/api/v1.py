@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
 
 from django.core.files.uploadedfile import UploadedFile
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http.multipartparser import MultiPartParserError
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import File, Form, NinjaAPI, Query, Schema
-from ninja.errors import HttpError
+from ninja.errors import HttpError, ValidationError
 from ninja.files import UploadedFile as NinjaFile
 from ninja.responses import Status as Answer
+from pydantic import Field
 
 from generations import media, pipeline
 from generations.api import creating
@@ -34,6 +36,28 @@ from generations.api.auth import (
     api_access,
     body_refusal,
     operation,
+)
+from generations.api.schema import (
+    AspectRatio,
+    CameraStrength,
+    CameraTemplate,
+    Duration,
+    ErrorOut,
+    FormAspectRatio,
+    FormCameraStrength,
+    FormCameraTemplate,
+    FormResolution,
+    FormRowId,
+    FormUrl,
+    JobStatus,
+    ModeName,
+    Prompt,
+    Resolution,
+    RowId,
+    Seed,
+    Variants,
+    Vary,
+    field_problem,
 )
 from generations.documents import job_document, share_document
 from generations.errors import Refused
@@ -65,9 +89,16 @@ api = NinjaAPI(
 )
 
 
-class ErrorOut(Schema):
-    detail: str
-    errors: dict[str, list[str]] | None = None
+@api.exception_handler(ValidationError)
+def _invalid(request: HttpRequest, error: ValidationError) -> HttpResponse:
+    """A request that is not the schema: 400 with each field's problems, the shape of
+    every other refusal (Ninja's own answer is a 422 with a list)."""
+    errors: dict[str, list[str]] = {}
+    for problem in error.errors:
+        where = [str(part) for part in problem.get("loc", ())[1:]] or ["request"]
+        errors.setdefault(".".join(where), []).append(field_problem(problem))
+    body = {"detail": _("The request has problems."), "errors": errors}
+    return api.create_response(request, body, status=400)
 
 
 @api.exception_handler(RateLimited)
@@ -84,6 +115,13 @@ def _http_error(request: HttpRequest, error: HttpError) -> HttpResponse:
     return api.create_response(request, {"detail": body_refusal(error)}, status=error.status_code)
 
 
+@api.exception_handler(MultiPartParserError)
+def _unreadable(request: HttpRequest, error: MultiPartParserError) -> HttpResponse:
+    """Django answers a broken multipart body 400; inside Ninja it was a 500."""
+    detail = _("The multipart body could not be read (%(why)s).") % {"why": error}
+    return api.create_response(request, {"detail": detail}, status=400)
+
+
 @api.exception_handler(Forbidden)
 def _forbidden(request: HttpRequest, error: Forbidden) -> HttpResponse:
     detail = _("Your role in this team does not allow this.")
@@ -98,7 +136,7 @@ def _base(request: HttpRequest) -> str:
     return request.build_absolute_uri("/").rstrip("/")
 
 
-def _job(request: HttpRequest, generation_id: int) -> Generation:
+def _job(request: HttpRequest, generation_id: RowId) -> Generation:
     """The token's team's job, or 404 (another team's job does not exist here)."""
     team = api_access(request).access.team
     return get_object_or_404(
@@ -152,14 +190,14 @@ def modes(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 class EstimateQuery(Schema):
-    mode: str
-    duration: int
-    resolution: str | None = None
-    aspect_ratio: str | None = None
+    mode: ModeName
+    duration: Duration
+    resolution: Resolution | None = None
+    aspect_ratio: AspectRatio | None = None
     audio: bool = False
     draft: bool = False
-    variants: int = 1
-    vary: str = "seed"
+    variants: Variants = 1
+    vary: Vary = "seed"
 
 
 @operation(
@@ -201,22 +239,22 @@ class GenerationIn(Schema):
     """The generate form's fields. Images are data URIs (`data:image/png;base64,…`), or
     http(s) URLs the upstream fetches itself."""
 
-    mode: str
-    prompt: str = ""
-    duration: int = 5
-    aspect_ratio: str | None = None
-    resolution: str | None = None
-    seed: int = -1
-    template_id: str | None = None
-    camera_strength: str | None = None
+    mode: ModeName
+    prompt: Prompt = ""
+    duration: Duration = 5
+    aspect_ratio: AspectRatio | None = None
+    resolution: Resolution | None = None
+    seed: Seed = -1
+    template_id: CameraTemplate | None = None
+    camera_strength: CameraStrength | None = None
     generate_audio: bool = False
     draft: bool = False
     references: bool = False
     first_image: str | None = None
     last_image: str | None = None
-    extend_from: int | None = None
-    variants: int = 1  # 1–4 videos from one submit
-    vary: str = "seed"  # seed, duration or ratio
+    extend_from: RowId | None = None
+    variants: Variants = 1  # 1–4 videos from one submit
+    vary: Vary = "seed"  # seed, duration or ratio
 
 
 def _answer(request: HttpRequest, outcome: creating.Outcome) -> Any:
@@ -273,20 +311,20 @@ def create_generation(request: HttpRequest, body: GenerationIn) -> Any:
 
 
 class GenerationForm(Schema):
-    mode: str
-    prompt: str = ""
-    duration: int = 5
-    aspect_ratio: str | None = None
-    resolution: str | None = None
-    seed: int = -1
-    template_id: str | None = None
-    camera_strength: str | None = None
+    mode: ModeName
+    prompt: Prompt = ""
+    duration: Duration = 5
+    aspect_ratio: FormAspectRatio = None
+    resolution: FormResolution = None
+    seed: Seed = -1
+    template_id: FormCameraTemplate = None
+    camera_strength: FormCameraStrength = None
     generate_audio: bool = False
     draft: bool = False
     references: bool = False
-    first_image_url: str | None = None
-    last_image_url: str | None = None
-    extend_from: int | None = None
+    first_image_url: FormUrl = None
+    last_image_url: FormUrl = None
+    extend_from: FormRowId = None
 
 
 @operation(
@@ -318,16 +356,16 @@ def create_generation_upload(
 
 
 class ListQuery(Schema):
-    q: str | None = None
-    mode: str | None = None
-    status: str | None = None
-    author: str | None = None
-    since: str | None = None
-    until: str | None = None
-    tag: str | None = None
-    batch: str | None = None  # the variants of one submit
-    cursor: str | None = None
-    limit: int = 24
+    q: Annotated[str, Field(max_length=200)] | None = None
+    mode: ModeName | None = None
+    status: JobStatus | None = None
+    author: RowId | None = None  # a member's user id
+    since: date | None = None
+    until: date | None = None
+    tag: Annotated[str, Field(max_length=40)] | None = None
+    batch: Annotated[str, Field(max_length=32)] | None = None  # the variants of one submit
+    cursor: Annotated[str, Field(max_length=200)] | None = None
+    limit: Annotated[int, Field(ge=1, le=100)] = 24
 
 
 def _cursor(job: Generation) -> str:
@@ -386,7 +424,7 @@ def list_generations(request: HttpRequest, query: Query[ListQuery]) -> Any:
     url_name="generation",
     summary="One job",
 )
-def get_generation(request: HttpRequest, generation_id: int) -> dict[str, Any]:
+def get_generation(request: HttpRequest, generation_id: RowId) -> dict[str, Any]:
     return job_document(_job(request, generation_id), base=_base(request))
 
 
@@ -399,7 +437,7 @@ def get_generation(request: HttpRequest, generation_id: int) -> dict[str, Any]:
     url_name="download",
     summary="The video file (a redirect to a short-lived link)",
 )
-def download(request: HttpRequest, generation_id: int) -> Any:
+def download(request: HttpRequest, generation_id: RowId) -> Any:
     job = _job(request, generation_id)
     if job.status != Status.READY:
         return Answer(409, {"detail": _("The video is not ready.")})
@@ -417,7 +455,7 @@ def download(request: HttpRequest, generation_id: int) -> Any:
     role=MEMBER,
     response={200: dict, 409: ErrorOut},
 )
-def cancel(request: HttpRequest, generation_id: int) -> Any:
+def cancel(request: HttpRequest, generation_id: RowId) -> Any:
     """Members: a job not yet sent, or an Ark task still queued upstream."""
     job = _job(request, generation_id)
     if not (pipeline.cancel(job) or pipeline.cancel_upstream(job)):
@@ -434,7 +472,7 @@ def cancel(request: HttpRequest, generation_id: int) -> Any:
     idempotent=True,
     response=CREATE_RESPONSES,
 )
-def retry(request: HttpRequest, generation_id: int) -> Any:
+def retry(request: HttpRequest, generation_id: RowId) -> Any:
     """Members: run a failed or cancelled job again, as a new job."""
     access = api_access(request)
     job = _job(request, generation_id)
@@ -455,7 +493,7 @@ def retry(request: HttpRequest, generation_id: int) -> Any:
     idempotent=True,
     response=CREATE_RESPONSES,
 )
-def regenerate(request: HttpRequest, generation_id: int) -> Any:
+def regenerate(request: HttpRequest, generation_id: RowId) -> Any:
     """Members: another take of any job, as a new job (a random seed is drawn again)."""
     access = api_access(request)
     job = _job(request, generation_id)
@@ -467,10 +505,10 @@ def regenerate(request: HttpRequest, generation_id: int) -> Any:
 
 
 class ExtendIn(Schema):
-    mode: str | None = None
-    prompt: str = ""
-    duration: int | None = None
-    resolution: str | None = None
+    mode: ModeName | None = None
+    prompt: Prompt = ""
+    duration: Duration | None = None
+    resolution: Resolution | None = None
     generate_audio: bool = False
 
 
@@ -482,7 +520,7 @@ class ExtendIn(Schema):
     idempotent=True,
     response=CREATE_RESPONSES,
 )
-def extend(request: HttpRequest, generation_id: int, body: ExtendIn) -> Any:
+def extend(request: HttpRequest, generation_id: RowId, body: ExtendIn) -> Any:
     """Members: the next part of a chain, starting from this video's last frame."""
     job = _job(request, generation_id)
     if not last_frame_of(job):
@@ -508,7 +546,7 @@ def extend(request: HttpRequest, generation_id: int, body: ExtendIn) -> Any:
     idempotent=True,
     response=CREATE_RESPONSES,
 )
-def final(request: HttpRequest, generation_id: int) -> Any:
+def final(request: HttpRequest, generation_id: RowId) -> Any:
     """Members: the final video of a ready Ark draft."""
     access = api_access(request)
     try:
@@ -530,9 +568,9 @@ def list_shares(request: HttpRequest) -> dict[str, Any]:
 
 
 class ShareIn(Schema):
-    generations: list[int]
-    title: str = ""
-    expires_in_days: int = 0
+    generations: Annotated[list[RowId], Field(min_length=1, max_length=50)]
+    title: Annotated[str, Field(max_length=120)] = ""
+    expires_in_days: Annotated[int, Field(ge=0, le=365)] = 0  # 0: never
 
 
 @operation(
@@ -563,7 +601,7 @@ def make_share(request: HttpRequest, body: ShareIn) -> Any:
 
 
 @operation(api, "DELETE", "/shares/{link_id}", role=MEMBER, response={200: dict, 403: ErrorOut})
-def revoke_share(request: HttpRequest, link_id: int) -> Any:
+def revoke_share(request: HttpRequest, link_id: RowId) -> Any:
     """Members revoke the links they made; admins any."""
     access = api_access(request)
     link = get_object_or_404(ShareLink, pk=link_id, team=access.access.team)
