@@ -109,6 +109,7 @@ class Task:
 
 
 _local = threading.local()
+_opening = threading.Lock()
 OLD_TABLES = ("tasks", "renders", "calls", "holds", "callbacks")
 
 
@@ -151,10 +152,13 @@ class Store:
         if connection is None or not self.path.exists():
             self.videos.mkdir(parents=True, exist_ok=True)
             self.inputs.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.row_factory = sqlite3.Row
-            connection.execute("PRAGMA journal_mode=WAL")
-            _ensure_schema(connection)
+            # One thread of this process at a time: switching a new file to WAL while
+            # another connection does the same answers "database is locked" at once.
+            with _opening:
+                connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+                connection.row_factory = sqlite3.Row
+                connection.execute("PRAGMA journal_mode=WAL")
+                _ensure_schema(connection)
             cache[self.path] = connection
         return connection
 
