@@ -7,6 +7,7 @@ re-encrypts everything under the newest).
 
 from __future__ import annotations
 
+import hashlib
 from functools import lru_cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
@@ -61,3 +62,9 @@ def mask(secret: str) -> str:
     if len(secret) < 8:
         return "•" * 8
     return "•" * 8 + secret[-4:]
+
+
+def token_digest(token: str) -> str:
+    """How the secret part of an invitation or API token is kept: its SHA-256 (it is
+    random and long, so a plain hash is enough; the token itself is never stored)."""
+    return hashlib.sha256(token.encode()).hexdigest()

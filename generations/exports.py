@@ -20,7 +20,7 @@ from django.core.files.storage import default_storage
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from generations.mode_names import mode_label
+from generations.labels import mode_label
 from generations.models import Generation, LedgerEntry, Status
 
 CHUNK = 256 * 1024  # bytes read from storage at a time into an archive

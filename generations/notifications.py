@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_q.tasks import async_task
 
-from generations.mode_names import mode_label
+from generations.labels import mode_label
 from generations.models import Generation, Membership, Notification, NotificationKind
 
 log = logging.getLogger(__name__)

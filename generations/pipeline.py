@@ -65,11 +65,11 @@ from generations.models import (
     Team,
     WebhookEvent,
     WorkerLease,
+    address_rules,
     last_frame_path,
     poster_path,
     video_path,
 )
-from generations.upstream import address_rules
 
 log = logging.getLogger("generations.pipeline")
 

@@ -65,8 +65,8 @@ from generations.forms.gallery import GalleryFilterForm
 from generations.forms.generate import problem_message
 from generations.frames import last_frame_of
 from generations.jimeng import catalog
+from generations.labels import mode_label
 from generations.ledger import QuotaExceeded
-from generations.mode_names import mode_label
 from generations.models import Generation, ShareLink, Status
 from generations.services.estimates import PriceProblems, offer
 from generations.services.jobs import (

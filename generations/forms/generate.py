@@ -26,7 +26,7 @@ from generations.frames import (
 from generations.jimeng import catalog
 from generations.jimeng.images import ImageRejected, fit_image
 from generations.jimeng.payload import GenerationInput, Problem, check_input
-from generations.mode_names import mode_label
+from generations.labels import mode_label
 from generations.models import Generation, Status, Team
 from generations.services.estimates import priced_input
 

@@ -10,8 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from generations.jimeng.addresses import AddressRefused, has_dot_segment
 from generations.jimeng.client import DEFAULT_ARK_URL, DEFAULT_ENDPOINT
-from generations.models import Credential, CredentialKind
-from generations.upstream import address_rules, allowed_hosts_text
+from generations.models import Credential, CredentialKind, address_rules, allowed_hosts_text
 
 
 def check_endpoint(value: str) -> str:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from generations.access import TeamAccess, team_view
 from generations.errors import Refused
-from generations.mode_names import mode_label
+from generations.labels import mode_label
 from generations.models import PromptTemplate, Role
 from generations.services import prompts
 

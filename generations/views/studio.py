@@ -19,10 +19,9 @@ from generations.errors import Refused
 from generations.forms.generate import GenerateForm, duration_label, problem_message
 from generations.forms.values import parse_id
 from generations.jimeng import catalog
-from generations.mode_names import mode_label
+from generations.labels import mode_label
 from generations.models import Generation, ImageRole, Price, PromptTemplate, Role, Status
 from generations.progress import progress
-from generations.reasons import failure_reason
 from generations.services import prompts
 from generations.services.estimates import PriceProblems, offer
 from generations.services.jobs import (
@@ -56,7 +55,7 @@ def job_json(generation: Generation, slug: str) -> dict[str, Any]:
         "created_at": generation.created_at.isoformat(),
         "finished_at": generation.finished_at.isoformat() if generation.finished_at else None,
         "elapsed_seconds": round(generation.elapsed.total_seconds(), 1),
-        "failure": failure_reason(generation) if generation.status == Status.FAILED else None,
+        "failure": generation.failure_reason if generation.status == Status.FAILED else None,
         "poster_url": reverse("job-media", args=[slug, generation.pk, "poster"]) if ready else None,
         "video_url": reverse("job-media", args=[slug, generation.pk, "video"]) if ready else None,
         "detail_url": reverse("job-detail", args=[slug, generation.pk]),
@@ -321,7 +320,7 @@ def job_detail(request: HttpRequest, access: TeamAccess, generation_id: int) -> 
         "images": generation.images.all(),
         "tags_text": ", ".join(tag.name for tag in generation.tags.all()),
         "is_favourite": generation.favourite_of.filter(pk=int(request.user.pk or 0)).exists(),
-        "failure": failure_reason(generation) if generation.status == Status.FAILED else "",
+        "failure": generation.failure_reason if generation.status == Status.FAILED else "",
     }
     return render(request, "studio/job.html", context)
 

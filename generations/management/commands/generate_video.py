@@ -47,8 +47,7 @@ from generations.jimeng.payload import (
     check_input,
     image_ratio_choices,
 )
-from generations.models import Price
-from generations.upstream import address_rules
+from generations.models import Price, address_rules
 
 EXIT_FAILURE, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT = 1, 2, 3, 4
 

@@ -1,13 +1,50 @@
-"""Why a job failed, in plain words for people (translated), from its failure code."""
+"""How the studio names things for people, in their language: the modes (the catalog,
+pure Python and shared with the command line, keeps English labels) and why a job
+failed, from its failure code."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-if TYPE_CHECKING:  # the model shows its reason through this module
-    from generations.models import Generation
+from generations.jimeng import catalog
+
+LABELS: dict[str, Promise] = {
+    "t2v_720p": gettext_lazy("Text to video · 720P"),
+    "t2v_1080p": gettext_lazy("Text to video · 1080P"),
+    "i2v_first_720p": gettext_lazy("Image to video, first frame · 720P"),
+    "i2v_first_1080p": gettext_lazy("Image to video, first frame · 1080P"),
+    "i2v_first_tail_720p": gettext_lazy("First and last frame · 720P"),
+    "i2v_first_tail_1080p": gettext_lazy("First and last frame · 1080P"),
+    "i2v_recamera_720p": gettext_lazy("Camera movement · 720P"),
+    "ti2v_pro": gettext_lazy("Video 3.0 Pro · text or image · 1080P"),
+    "s20_t2v": gettext_lazy("S2.0 Pro · text to video"),
+    "s20_i2v": gettext_lazy("S2.0 Pro · image to video"),
+    "doubao-seedance-1-0-pro-250528": gettext_lazy("Seedance 1.0 Pro"),
+    "doubao-seedance-1-0-pro-fast-251015": gettext_lazy("Seedance 1.0 Pro Fast"),
+    "doubao-seedance-1-0-lite-t2v-250428": gettext_lazy("Seedance 1.0 Lite T2V"),
+    "doubao-seedance-1-0-lite-i2v-250428": gettext_lazy("Seedance 1.0 Lite I2V"),
+    "doubao-seedance-1-5-pro": gettext_lazy("Seedance 1.5 Pro"),
+    "seedance_1_0_pro": gettext_lazy("Seedance 1.0 Pro (Ark)"),
+    "seedance_1_0_pro_fast": gettext_lazy("Seedance 1.0 Pro Fast (Ark)"),
+    "seedance_1_0_lite_t2v": gettext_lazy("Seedance 1.0 Lite, text (Ark)"),
+    "seedance_1_0_lite_i2v": gettext_lazy("Seedance 1.0 Lite, image (Ark)"),
+    "seedance_1_5_pro": gettext_lazy("Seedance 1.5 Pro (Ark)"),
+    "seedance_2_0": gettext_lazy("Seedance 2.0 (Ark)"),
+    "seedance_2_0_fast": gettext_lazy("Seedance 2.0 Fast (Ark)"),
+    "seedance_2_0_mini": gettext_lazy("Seedance 2.0 Mini (Ark)"),
+    "seedance_2_5": gettext_lazy("Seedance 2.5 (Ark)"),
+}
+
+
+def mode_label(name: str) -> str:
+    """The mode's name for people; a mode the catalog no longer knows keeps its code."""
+    label = LABELS.get(name)
+    if label is not None:
+        return str(label)
+    mode = catalog.MODES.get(name)
+    return mode.label if mode else name
 
 
 def _messages() -> dict[str, str]:
@@ -63,12 +100,11 @@ def _messages() -> dict[str, str]:
     }
 
 
-def failure_reason(generation: Generation) -> str:
-    known = _messages().get(generation.failure_code)
+def failure_reason(code: str, detail: str = "") -> str:
+    """Why a job failed, from its failure code (and the upstream's detail)."""
+    known = _messages().get(code)
     if known:
         return known
-    if generation.failure_detail:
-        return _("The service reported an error: %(detail)s") % {
-            "detail": generation.failure_detail
-        }
-    return _("The job failed (%(code)s).") % {"code": generation.failure_code or "?"}
+    if detail:
+        return _("The service reported an error: %(detail)s") % {"detail": detail}
+    return _("The job failed (%(code)s).") % {"code": code or "?"}
