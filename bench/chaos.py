@@ -107,12 +107,12 @@ class Chaos:
 
 
 def _create(prompt: str, mode: str) -> None:
-    from generations.frames import Frame
     from generations.jimeng import catalog
     from generations.jimeng.images import fit_image
     from generations.jimeng.payload import GenerationInput
     from generations.models import Generation, Team
     from generations.services import jobs
+    from generations.services.frames import Frame
 
     if Generation.objects.filter(prompt=prompt).exists():  # created before an error hid it
         return

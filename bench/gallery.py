@@ -57,7 +57,7 @@ def _seed(team, user, start: int, count: int) -> None:  # type: ignore[no-untype
             Generation.objects.bulk_create(batch)
             batch = []
     Generation.objects.bulk_create(batch)
-    from generations.gallery_totals import rebuild
+    from generations.services.gallery_totals import rebuild
 
     rebuild(team)  # bulk inserts bypass the pipeline that keeps the totals
     from django.db import connection

@@ -14,7 +14,6 @@ from django.utils import timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from generations import ledger, pipeline
 from generations.forms.keys import CredentialForm
 from generations.forms.operators import SuspendForm, TopUpForm
 from generations.models import (
@@ -26,6 +25,7 @@ from generations.models import (
     Status,
     Team,
 )
+from generations.services import ledger, pipeline
 from generations.tasks import sweep
 
 

@@ -3,7 +3,7 @@ the pipeline."""
 
 from __future__ import annotations
 
-from generations import notifications, pipeline, webhooks
+from generations.services import notifications, pipeline, webhooks
 
 
 def dispatch(slot: int) -> str:

@@ -8,13 +8,12 @@ from typing import Any
 
 import pytest
 
-from generations import ledger, pipeline
-from generations.frames import EXTENSIONS, Frame
 from generations.jimeng import catalog
 from generations.jimeng.images import fit_image
 from generations.jimeng.payload import GenerationInput
 from generations.models import Generation, Status, Team
-from generations.services import jobs
+from generations.services import jobs, ledger, pipeline
+from generations.services.frames import EXTENSIONS, Frame
 from tests import images
 
 
@@ -124,8 +123,8 @@ def mark_ready(
     from django.db import transaction
     from django.utils import timezone
 
-    from generations import gallery_totals
     from generations.models import poster_path, video_path
+    from generations.services import gallery_totals
 
     names = {video_path(job): video, poster_path(job): poster or images.solid(320, 180)}
     for name, data in names.items():

@@ -16,7 +16,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from generations import callbacks, media, webhooks
+from generations import media
 from generations.models import (
     ROLE_RANK,
     ApiToken,
@@ -27,6 +27,7 @@ from generations.models import (
     Role,
     ShareLink,
 )
+from generations.services import callbacks, webhooks
 from tests import images
 from tests.cast import ROLES, add_credential
 from tests.pipeline import frame, make_job, mark_ready

@@ -13,8 +13,8 @@ import av
 import pytest
 import requests
 
-from generations import pipeline
 from generations.models import EntryKind, Generation, LedgerEntry, Status
+from generations.services import pipeline
 from tests import images
 from tests.api import token_for
 from tests.cast import add_credential

@@ -14,13 +14,13 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
-from generations import callbacks, pipeline
 from generations.models import (
     EntryKind,
     Generation,
     LedgerEntry,
     Status,
 )
+from generations.services import callbacks, pipeline
 from generations.services.jobs import available_modes
 from tests.pipeline import drive, make_job
 

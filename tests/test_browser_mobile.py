@@ -11,10 +11,9 @@ from django.urls import URLPattern, reverse
 from django.utils import timezone
 from playwright.sync_api import Browser, BrowserContext
 
-from generations import notifications, webhooks
 from generations import urls as studio_urls
 from generations.models import ApiToken, Generation, NotificationKind, Status
-from generations.services import prompts
+from generations.services import notifications, prompts, webhooks
 from generations.services.invitations import invite
 from generations.services.sharing import create_share
 from tests.cast import PASSWORD, add_credential

@@ -11,8 +11,8 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import ledger, pipeline
 from generations.models import EntryKind, Generation, LedgerEntry, Membership, Team
+from generations.services import ledger, pipeline
 from tests.cast import add_credential, post_generate
 from tests.pipeline import make_job, mark_ready
 from tests.race import at_once

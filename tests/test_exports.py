@@ -13,8 +13,8 @@ from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import reverse
 
-from generations import exports
 from generations.models import ShareLink
+from generations.services import exports
 from generations.services.sharing import create_share
 from tests.cast import add_credential
 from tests.pipeline import make_job, mark_ready

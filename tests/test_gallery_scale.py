@@ -16,8 +16,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from generations import gallery_totals
 from generations.models import Generation, Status, Tag
+from generations.services import gallery_totals
 from tests.api import token_for
 from tests.cast import Cast
 

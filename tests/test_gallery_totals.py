@@ -9,8 +9,8 @@ import pytest
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from generations import gallery_totals, pipeline
 from generations.models import GalleryTotal, Generation, Status
+from generations.services import gallery_totals, pipeline
 from tests.cast import add_credential
 from tests.pipeline import FAST_PIPELINE, drive, make_job
 

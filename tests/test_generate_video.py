@@ -300,8 +300,8 @@ def test_process_exit_codes(cli_env, emulator) -> None:
 
 def _drive_while(thread: threading.Thread, timeout: float = 30.0) -> None:
     """Run the studio's pipeline in this process while the command waits for it."""
-    from generations import pipeline
     from generations.models import Generation, Status
+    from generations.services import pipeline
 
     deadline = time.monotonic() + timeout
     while thread.is_alive() and time.monotonic() < deadline:

@@ -26,7 +26,7 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from generations import crypto, media, pipeline
+from generations import crypto, media
 from generations.admin import CredentialAdminForm
 from generations.forms.keys import CredentialForm
 from generations.jimeng import png_bands, transport
@@ -43,6 +43,7 @@ from generations.models import (
     Throttle,
     credential_fingerprint,
 )
+from generations.services import pipeline
 from generations.services.keys import describe_upstream_error
 from sandbox import render
 from sandbox.tasks import drain_renders

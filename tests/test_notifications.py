@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from generations import notifications, pipeline
 from generations.models import Membership, Notification, NotificationKind, Status
+from generations.services import notifications, pipeline
 from tests.cast import add_credential
 from tests.pipeline import FAST_PIPELINE, drive, make_job
 from tests.queue import run_queued

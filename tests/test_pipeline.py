@@ -13,9 +13,10 @@ from django.core.files.storage import default_storage
 from django.utils import timezone
 from django_q.models import Schedule
 
-from generations import ledger, pipeline, upstream_rate
 from generations.jimeng.probe import probe
 from generations.models import Generation, LedgerEntry, Status
+from generations.services import ledger, pipeline
+from generations.services.pipeline import upstream_rate
 from tests import images
 from tests.cast import add_credential
 from tests.pipeline import FAST_PIPELINE, drive, frame, make_job
@@ -333,7 +334,7 @@ def test_dispatch_respects_the_upstream_rate(studio, emulator, settings, other_t
 def test_learned_schedule_follows_recent_jobs(studio, settings) -> None:
     from django.core.cache import cache
 
-    from generations import schedule
+    from generations.services.pipeline import schedule
 
     cache.clear()
     now = timezone.now()
@@ -359,7 +360,7 @@ def test_the_schedule_learns_when_jobs_finished_not_when_it_looked(studio) -> No
     somewhere in those 45 s: learning "45 s" would keep the first query there for ever."""
     from django.core.cache import cache
 
-    from generations import schedule
+    from generations.services.pipeline import schedule
 
     cache.clear()
     now = timezone.now()
@@ -377,7 +378,7 @@ def test_a_new_studio_learns_once_its_first_jobs_finish(studio, settings, monkey
     """The cold default is cached only briefly; what is learned, for longer."""
     from django.core.cache import cache
 
-    from generations import schedule
+    from generations.services.pipeline import schedule
 
     cache.clear()
     monkeypatch.setattr(schedule, "DEFAULT_CACHE_SECONDS", 1)

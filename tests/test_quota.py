@@ -9,9 +9,9 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import ledger
 from generations.errors import Refused
 from generations.models import EntryKind, Generation, LedgerEntry, Team, month_start
+from generations.services import ledger
 from tests.race import at_once
 
 pytestmark = pytest.mark.django_db

@@ -14,8 +14,8 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from generations import held_frames, pipeline
 from generations.models import CredentialKind, EntryKind, Generation, LedgerEntry, ShareLink, Status
+from generations.services import held_frames, pipeline
 from tests import images
 from tests.cast import add_credential, post_generate
 from tests.pipeline import make_job, mark_ready, media_files

@@ -14,7 +14,7 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from generations import crypto, pipeline, webhooks
+from generations import crypto
 from generations.models import (
     DeliveryStatus,
     Generation,
@@ -22,6 +22,7 @@ from generations.models import (
     WebhookDelivery,
     WebhookEvent,
 )
+from generations.services import pipeline, webhooks
 from generations.services.sharing import create_share
 from tests.cast import add_credential
 from tests.local_http import local_server

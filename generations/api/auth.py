@@ -16,11 +16,11 @@ from ninja.parser import Parser
 from ninja.security import HttpBearer
 
 from generations.access import TeamAccess
-from generations.account_throttle import Window
 from generations.api.idempotency import idempotent as keyed
 from generations.api.schema import answers
 from generations.forms.values import NotJson, strict_json
 from generations.models import ApiToken, Membership, Role
+from generations.services.throttles import Window
 
 
 class StrictJson(Parser):

@@ -17,9 +17,9 @@ from django.utils.translation import gettext as _
 from generations.api.auth import MEMBER, ApiAccess
 from generations.errors import Refused
 from generations.forms.generate import GenerateForm
-from generations.ledger import QuotaExceeded
 from generations.models import Generation
 from generations.services.jobs import available_modes, start_variants_from_form
+from generations.services.ledger import QuotaExceeded
 
 DATA_URI = re.compile(r"^data:image/(jpeg|jpg|png|webp);base64,(.*)$", re.S | re.I)
 MAX_IMAGE_BYTES = 20 * 1024 * 1024

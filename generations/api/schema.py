@@ -14,11 +14,11 @@ from ninja import Schema
 from pydantic import Field, GetCoreSchemaHandler, GetJsonSchemaHandler, WithJsonSchema
 from pydantic_core import PydanticCustomError, core_schema
 
-from generations import variants as takes
 from generations.forms.values import ID_DIGITS
 from generations.jimeng import catalog
 from generations.jimeng.payload import SEED_MAX
 from generations.models import Status
+from generations.services import variants as takes
 
 
 class ErrorOut(Schema):

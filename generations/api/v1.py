@@ -24,7 +24,7 @@ from ninja.files import UploadedFile as NinjaFile
 from ninja.responses import Status as Answer
 from pydantic import Field
 
-from generations import media, pipeline
+from generations import media
 from generations.api import creating
 from generations.api.auth import (
     MEMBER,
@@ -63,17 +63,18 @@ from generations.documents import job_document, share_document
 from generations.errors import Refused
 from generations.forms.gallery import GalleryFilterForm
 from generations.forms.generate import problem_message
-from generations.frames import last_frame_of
 from generations.jimeng import catalog
 from generations.labels import mode_label
-from generations.ledger import QuotaExceeded
 from generations.models import Generation, ShareLink, Status
+from generations.services import pipeline
 from generations.services.estimates import PriceProblems, offer
+from generations.services.frames import last_frame_of
 from generations.services.jobs import (
     available_modes,
     make_final,
     retry_generation,
 )
+from generations.services.ledger import QuotaExceeded
 from generations.services.sharing import create_share
 
 api = NinjaAPI(

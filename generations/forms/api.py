@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from generations import webhooks
 from generations.jimeng.addresses import AddressRefused
 from generations.models import WebhookEvent
+from generations.services import webhooks
 
 TOKEN_LIFETIMES = [
     (30, _("30 days")),

@@ -13,22 +13,22 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.translation import gettext_lazy as _
 
-from generations import held_frames as holding
-from generations import variants as takes
 from generations.forms import set_choices
-from generations.frames import (
+from generations.jimeng import catalog
+from generations.jimeng.images import ImageRejected, fit_image
+from generations.jimeng.payload import GenerationInput, Problem, check_input
+from generations.labels import mode_label
+from generations.models import Generation, Status, Team
+from generations.services import held_frames as holding
+from generations.services import variants as takes
+from generations.services.estimates import priced_input
+from generations.services.frames import (
     Frame,
     frame_from_last_frame,
     frame_from_upload,
     frames_from_generation,
     last_frame_of,
 )
-from generations.jimeng import catalog
-from generations.jimeng.images import ImageRejected, fit_image
-from generations.jimeng.payload import GenerationInput, Problem, check_input
-from generations.labels import mode_label
-from generations.models import Generation, Status, Team
-from generations.services.estimates import priced_input
 
 PROBLEM_MESSAGES: dict[str, Any] = {
     "prompt_required": _("Write a prompt: %(mode)s makes the video from text."),

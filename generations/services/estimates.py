@@ -15,12 +15,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from generations import ledger
-from generations import variants as takes
 from generations.jimeng import catalog
 from generations.jimeng.catalog import RatioSource
 from generations.jimeng.payload import GenerationInput, Problem, check_input
 from generations.models import Team
+from generations.services import ledger
+from generations.services import variants as takes
 from generations.services.jobs import quote
 
 # The fields that decide a price; the rest of a form (prompt, images) is checked on submit.

@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from generations import gallery_totals
 from generations.errors import Refused
 from generations.models import TERMINAL, Generation, ShareItem, Tag
+from generations.services import gallery_totals
 
 log = logging.getLogger(__name__)
 

@@ -18,12 +18,9 @@ from django.db import DatabaseError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from generations import gallery_totals, pipeline
 from generations.errors import Refused
-from generations.frames import Frame, frames_from_generation
 from generations.jimeng import catalog
 from generations.jimeng.payload import SEED_MAX, GenerationInput, build_body
-from generations.ledger import QuotaExceeded, reserve
 from generations.models import (
     Credential,
     CredentialKind,
@@ -33,6 +30,9 @@ from generations.models import (
     Status,
     Team,
 )
+from generations.services import gallery_totals, pipeline
+from generations.services.frames import Frame, frames_from_generation
+from generations.services.ledger import QuotaExceeded, reserve
 
 log = logging.getLogger(__name__)
 

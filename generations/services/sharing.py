@@ -8,10 +8,10 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from generations import webhooks
 from generations.documents import share_document
 from generations.errors import Refused
 from generations.models import Generation, ShareItem, ShareLink, Status, Team, WebhookEvent
+from generations.services import webhooks
 
 
 def create_share(

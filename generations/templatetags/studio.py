@@ -8,7 +8,7 @@ from django import template
 from django.utils.translation import gettext as _
 
 from generations.models import Generation
-from generations.progress import progress as job_progress
+from generations.views.progress import progress as job_progress
 
 register = template.Library()
 

@@ -17,14 +17,14 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from generations.access import public_view
-from generations.account_throttle import (
+from generations.forms.accounts import PasswordResetRequestForm, SignInForm, SignUpForm
+from generations.models import Invitation
+from generations.services.throttles import (
     client_ip,
     password_reset_windows,
     sign_in_windows,
     sign_up_window,
 )
-from generations.forms.accounts import PasswordResetRequestForm, SignInForm, SignUpForm
-from generations.models import Invitation
 
 
 def safe_next(request: HttpRequest, default: str = "home") -> str:

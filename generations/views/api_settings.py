@@ -19,10 +19,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from generations import crypto, webhooks
+from generations import crypto
 from generations.access import TeamAccess, team_view
 from generations.forms.api import TokenForm, WebhookForm
 from generations.models import ApiToken, Role, Webhook, WebhookDelivery
+from generations.services import webhooks
 
 DELIVERY_LOG_SIZE = 50
 REVEAL = "api-reveal"

@@ -15,11 +15,11 @@ from django.shortcuts import get_object_or_404, redirect
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from generations import exports
 from generations.access import TeamAccess, public_view, team_view
 from generations.forms.gallery import GalleryFilterForm
 from generations.forms.values import parse_ids
 from generations.models import Generation, Role, ShareLink, Status
+from generations.services import exports
 from generations.views.sharing import LinkGone, gone_page, live_link
 
 MAX_ZIP_VIDEOS = 200

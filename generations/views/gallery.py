@@ -15,12 +15,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations import gallery_totals
 from generations.access import TeamAccess, team_view
 from generations.errors import Refused
 from generations.forms.gallery import GalleryFilterForm
 from generations.models import Generation, Role, Status
-from generations.services import housekeeping
+from generations.services import gallery_totals, housekeeping
 from generations.views.accounts import safe_next
 
 PAGE_SIZE = 24

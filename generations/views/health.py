@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
 
-from generations import health
 from generations.access import public_view
+from generations.services import health
 
 
 @public_view

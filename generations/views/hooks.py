@@ -7,8 +7,8 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from generations import callbacks, pipeline
 from generations.access import public_view
+from generations.services import callbacks, pipeline
 
 MAX_CALLBACK_BYTES = 256 * 1024
 

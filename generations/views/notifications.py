@@ -9,9 +9,9 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations import notifications
 from generations.access import signed_in_view
 from generations.models import Membership, Notification
+from generations.services import notifications
 
 SHOWN = 50
 

@@ -12,8 +12,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations import held_frames, ledger, media, notifications, pipeline
-from generations import variants as takes
+from generations import media
 from generations.access import TeamAccess, team_view
 from generations.errors import Refused
 from generations.forms.generate import GenerateForm, duration_label, problem_message
@@ -21,8 +20,8 @@ from generations.forms.values import parse_id
 from generations.jimeng import catalog
 from generations.labels import mode_label
 from generations.models import Generation, ImageRole, Price, PromptTemplate, Role, Status
-from generations.progress import progress
-from generations.services import prompts
+from generations.services import held_frames, ledger, notifications, pipeline, prompts
+from generations.services import variants as takes
 from generations.services.estimates import PriceProblems, offer
 from generations.services.jobs import (
     available_modes,
@@ -32,6 +31,7 @@ from generations.services.jobs import (
     start_variants_from_form,
 )
 from generations.views.accounts import safe_next
+from generations.views.progress import progress
 
 RECENT_JOBS = 12
 STEPS = (Status.QUEUED, Status.SUBMITTED, Status.GENERATING, Status.DOWNLOADING, Status.READY)

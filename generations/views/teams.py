@@ -10,7 +10,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from generations import ledger
 from generations.access import (
     CURRENT_TEAM,
     TeamAccess,
@@ -22,8 +21,8 @@ from generations.access import (
 from generations.errors import Refused
 from generations.forms.teams import BudgetForm, InviteForm, RoleForm, TeamForm
 from generations.models import Invitation, Membership, Role
-from generations.reports import spend_by_day
-from generations.services import invitations, teams
+from generations.services import invitations, ledger, teams
+from generations.services.reports import spend_by_day
 
 
 @public_view

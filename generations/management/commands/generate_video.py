@@ -25,7 +25,6 @@ from urllib.parse import urlsplit
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
-from generations import studio_client
 from generations.jimeng import catalog, runner
 from generations.jimeng.addresses import AddressRules
 from generations.jimeng.catalog import Provider
@@ -47,6 +46,7 @@ from generations.jimeng.payload import (
     check_input,
     image_ratio_choices,
 )
+from generations.management import studio_client
 from generations.models import Price, address_rules
 
 EXIT_FAILURE, EXIT_INVALID, EXIT_REFUSED, EXIT_TIMEOUT = 1, 2, 3, 4

@@ -44,7 +44,7 @@ from generations.models import (
     WebhookEvent,
 )
 
-log = logging.getLogger("generations.webhooks")
+log = logging.getLogger("generations.services.webhooks")
 
 TIMESTAMP_HEADER = "X-Jimeng-Timestamp"
 SIGNATURE_HEADER = "X-Jimeng-Signature"

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 
-from generations import schedule
 from generations.models import Generation, Status
+from generations.services.pipeline import schedule
 
 # What the upstream said about a job it has, shown under the status while it runs.
 UPSTREAM_NOTES = {

@@ -37,16 +37,6 @@ from django.utils import timezone
 from django_q.models import Schedule
 from django_q.tasks import async_task
 
-from generations import (
-    callbacks,
-    gallery_totals,
-    held_frames,
-    ledger,
-    notifications,
-    schedule,
-    upstream_rate,
-    webhooks,
-)
 from generations.jimeng import catalog, runner
 from generations.jimeng.client import ArkClient, TaskStatus
 from generations.jimeng.errors import ErrorKind, JimengError
@@ -70,8 +60,17 @@ from generations.models import (
     poster_path,
     video_path,
 )
+from generations.services import (
+    callbacks,
+    gallery_totals,
+    held_frames,
+    ledger,
+    notifications,
+    webhooks,
+)
+from generations.services.pipeline import schedule, upstream_rate
 
-log = logging.getLogger("generations.pipeline")
+log = logging.getLogger("generations.services.pipeline")
 
 MAX_SUBMIT_ATTEMPTS = 8
 LIMIT_CODES = frozenset({50429, 50430})  # rate and concurrency limits (docs/pipeline.md)

@@ -16,7 +16,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.utils import timezone
 
-from generations.frames import Frame
+from generations.services.frames import Frame
 
 ROOT = "held"
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16}$")

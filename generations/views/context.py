@@ -7,9 +7,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
-from generations import notifications
 from generations.access import CURRENT_TEAM
 from generations.models import Membership
+from generations.services import notifications
 
 
 def studio(request: HttpRequest) -> dict[str, Any]:
