@@ -1,26 +1,14 @@
-"""django-q2 task entry points. Each takes ids, is safe to run twice, and delegates to
-the pipeline."""
+"""django-q2's entry points under the names they had before the pipeline became a package:
+the sweeper's schedule row (made by migration 0002) names `generations.tasks.sweep`, and
+tasks queued before an upgrade name the others. New tasks are queued by their function,
+through `services.queue.after_commit`; every task takes ids and is safe to run twice."""
 
 from __future__ import annotations
 
-from generations.services import notifications, pipeline, webhooks
+from generations.services.notifications import email as email_notification
+from generations.services.pipeline.archiving import archive
+from generations.services.pipeline.dispatching import dispatch
+from generations.services.pipeline.workers import sweep
+from generations.services.webhooks import deliver as deliver_webhook
 
-
-def dispatch(slot: int) -> str:
-    return pipeline.dispatch(slot)
-
-
-def archive(generation_id: int) -> None:
-    pipeline.archive(generation_id)
-
-
-def sweep() -> dict[str, int]:
-    return pipeline.sweep()
-
-
-def deliver_webhook(delivery_id: int) -> str:
-    return webhooks.deliver(delivery_id)
-
-
-def email_notification(notification_id: int) -> str:
-    return notifications.email(notification_id)
+__all__ = ["archive", "deliver_webhook", "dispatch", "email_notification", "sweep"]

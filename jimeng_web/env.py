@@ -3,6 +3,10 @@
 Every reader takes the variable name and its default, and raises
 ImproperlyConfigured with the variable's name when the value cannot be used, so a
 typo in a deployment fails at start-up rather than at the first request.
+
+Any variable may instead be read from a file: `NAME_FILE=/run/secrets/name` (as
+container secrets are mounted; a trailing line break is dropped). Setting both is an
+error: which one would win is not obvious.
 """
 
 from __future__ import annotations
@@ -18,12 +22,28 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
 
 
+def _read(name: str) -> str | None:
+    """The variable's value, from the environment or from the file `NAME_FILE` names."""
+    value, path = os.environ.get(name), os.environ.get(f"{name}_FILE")
+    if path is None:
+        return value
+    if value is not None:
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    try:
+        return Path(path).read_text().removesuffix("\n")
+    except OSError as error:
+        raise ImproperlyConfigured(
+            f"{name}_FILE names {path!r}, which cannot be read ({error.strerror})."
+        ) from None
+
+
 def env_str(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+    value = _read(name)
+    return default if value is None else value
 
 
 def env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
+    raw = _read(name)
     if raw is None or raw.strip() == "":
         return default
     value = raw.strip().lower()
@@ -35,7 +55,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    raw = os.environ.get(name)
+    raw = _read(name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -50,7 +70,7 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
 def env_float(
     name: str, default: float, *, minimum: float | None = None, maximum: float | None = None
 ) -> float:
-    raw = os.environ.get(name)
+    raw = _read(name)
     if raw is None or raw.strip() == "":
         return default
     try:
@@ -65,7 +85,7 @@ def env_float(
 
 
 def env_optional_decimal(name: str, default: str = "") -> Decimal | None:
-    raw = os.environ.get(name, default).strip()
+    raw = env_str(name, default).strip()
     if not raw:
         return None
     try:
@@ -78,7 +98,7 @@ def env_optional_decimal(name: str, default: str = "") -> Decimal | None:
 
 
 def env_optional_int(name: str, default: str = "") -> int | None:
-    raw = os.environ.get(name, default).strip()
+    raw = env_str(name, default).strip()
     return env_int(name, 0, minimum=0) if raw else None
 
 

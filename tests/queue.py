@@ -3,7 +3,7 @@ broker, unsigned, and called."""
 
 from __future__ import annotations
 
-from importlib import import_module
+from collections.abc import Callable
 from typing import Any
 
 from django_q.brokers import get_broker
@@ -23,12 +23,9 @@ def queued_tasks() -> list[dict[str, Any]]:
             taken.append(SignedPackage.loads(payload))
 
 
-def run_queued(func: str) -> list[Any]:
-    """Run the queued tasks of `func`; the others are dropped. Their results, in order."""
-    results = []
-    for task in queued_tasks():
-        if task["func"] != func:
-            continue
-        module, name = func.rsplit(".", 1)
-        results.append(getattr(import_module(module), name)(*task["args"], **task["kwargs"]))
-    return results
+def run_queued(func: Callable[..., Any]) -> list[Any]:
+    """Run the queued tasks of `func` (tasks are queued by function); the others are
+    dropped. Their results, in order."""
+    return [
+        func(*task["args"], **task["kwargs"]) for task in queued_tasks() if task["func"] is func
+    ]

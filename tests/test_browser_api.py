@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from generations.models import ApiToken, Webhook
+from generations.services import webhooks
 from tests.cast import PASSWORD
 from tests.local_http import local_server
 from tests.queue import run_queued
@@ -53,7 +54,7 @@ def test_api_journey(cast, live_server, page: Page, artifacts, settings) -> None
         assert secret == Webhook.objects.get().secret
         page.click("text=Send a test event")
         expect(page.locator(".message.success")).to_contain_text("test event")
-        assert run_queued("generations.tasks.deliver_webhook") == ["HTTP 200"]
+        assert run_queued(webhooks.deliver) == ["HTTP 200"]
         page.reload()
         expect(page.locator("[data-testid=deliveries]")).to_contain_text("Delivered")
         assert receiver.received[0].headers["X-Jimeng-Event"] == "ping"

@@ -13,7 +13,7 @@ from tests.pipeline import FAST_PIPELINE, drive, make_job
 from tests.queue import run_queued
 
 pytestmark = pytest.mark.django_db
-EMAIL = "generations.tasks.email_notification"
+EMAIL = notifications.email
 
 
 @pytest.fixture

@@ -91,11 +91,11 @@ def test_pipeline_lines_carry_job_team_and_request_id(cast, emulator, settings) 
     for name, value in FAST_PIPELINE.items():
         setattr(settings, name, value)
     add_credential(cast.team, emulator.volcengine_url)
-    handler, records = _capture("generations.services.pipeline")
+    handler, records = _capture("generations.pipeline")
     try:
         (job,) = drive([make_job(cast.team, prompt="logged [sandbox:faults=50500]").pk])
     finally:
-        logging.getLogger("generations.services.pipeline").removeHandler(handler)
+        logging.getLogger("generations.pipeline").removeHandler(handler)
     lines = [json.loads(JsonFormatter().format(record)) for record in records]
     assert len(lines) >= 3  # submitted, a failed query, done, ready
     for line in lines:

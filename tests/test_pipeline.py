@@ -22,7 +22,7 @@ from tests.cast import add_credential
 from tests.pipeline import FAST_PIPELINE, drive, frame, make_job
 from tests.queue import queued_tasks
 
-ARCHIVE = "generations.tasks.archive"
+ARCHIVE = pipeline.archive
 
 
 @pytest.fixture
@@ -248,7 +248,8 @@ def test_a_worker_start_hands_out_downloads_its_dead_predecessor_had_taken(studi
 
     assert [t["args"] for t in queued_tasks() if t["func"] == ARCHIVE] == [(job.pk,)]
     sweeper = Schedule.objects.get(name=pipeline.SWEEPER)
-    assert (sweeper.func, sweeper.minutes, sweeper.repeats) == ("generations.tasks.sweep", 1, -1)
+    sweep = "generations.services.pipeline.workers.sweep"
+    assert (sweeper.func, sweeper.minutes, sweeper.repeats) == (sweep, 1, -1)
     pipeline.archive(job.pk)
     job.refresh_from_db()
     assert job.status == Status.READY

@@ -63,7 +63,7 @@ def test_share_key_comparison_is_constant_time(cast) -> None:
     link = ShareLink.new(team=cast.team)
     link.save()
     with mock.patch(
-        "generations.models.hmac.compare_digest", autospec=True, wraps=hmac.compare_digest
+        "generations.models.sharing.hmac.compare_digest", autospec=True, wraps=hmac.compare_digest
     ) as compare:
         assert ShareLink.find(link.key) == link
         assert ShareLink.find(link.public_id + "x" * len(link.secret)) is None

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from generations.errors import Refused
 from generations.models import TERMINAL, Generation, ShareItem, Tag
 from generations.services import gallery_totals
+from generations.services.queue import once_committed
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ def delete(generation: Generation) -> None:
         names = [locked.video.name, locked.poster.name, locked.last_frame.name]
         for image in locked.images.all():
             names += [image.original.name, image.fitted.name]
-    transaction.on_commit(lambda: _remove_files([name for name in names if name]))
+    once_committed(lambda: _remove_files([name for name in names if name]))
 
 
 def _remove_files(names: list[str]) -> None:

@@ -33,6 +33,7 @@ from generations.models import (
 from generations.services import gallery_totals, pipeline
 from generations.services.frames import Frame, frames_from_generation
 from generations.services.ledger import QuotaExceeded, reserve
+from generations.services.queue import once_committed
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,7 @@ def _kick_later() -> None:
                 "could not wake the dispatchers; recovery will pick the job up", exc_info=True
             )
 
-    transaction.on_commit(kick)
+    once_committed(kick)
 
 
 def start_variants(

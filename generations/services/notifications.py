@@ -16,10 +16,10 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django_q.tasks import async_task
 
 from generations.labels import mode_label
 from generations.models import Generation, Membership, Notification, NotificationKind
+from generations.services.queue import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +41,7 @@ def job_finished(generation_id: int, kind: str) -> Notification | None:
     except IntegrityError:
         return None  # told already
     if membership.notify_by_email and job.created_by and job.created_by.email:
-        transaction.on_commit(
-            lambda: async_task(
-                "generations.tasks.email_notification",
-                notification.pk,
-                task_name=f"notify-{notification.pk}",
-            )
-        )
+        after_commit(email, notification.pk, name=f"notify-{notification.pk}")
     return notification
 
 

@@ -26,10 +26,8 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from django_q.tasks import async_task
 
 from generations import crypto
 from generations.documents import job_document
@@ -43,6 +41,7 @@ from generations.models import (
     WebhookDelivery,
     WebhookEvent,
 )
+from generations.services.queue import after_commit
 
 log = logging.getLogger("generations.services.webhooks")
 
@@ -110,7 +109,7 @@ def ping(hook: Webhook) -> WebhookDelivery:
         body=_body(WebhookEvent.PING, {"webhook": hook.pk, "team": hook.team.slug}),
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(lambda: enqueue(delivery.pk))
+    enqueue(delivery.pk)
     return delivery
 
 
@@ -133,11 +132,8 @@ def emit(team: Team | int, event: str, data: Data) -> list[int]:
         for hook in hooks
     ]
 
-    def send_all() -> None:
-        for delivery_id in ids:
-            enqueue(delivery_id)
-
-    transaction.on_commit(send_all)
+    for delivery_id in ids:
+        enqueue(delivery_id)
     return ids
 
 
@@ -148,7 +144,8 @@ def job_event(generation_id: int, event: str) -> None:
 
 
 def enqueue(delivery_id: int) -> None:
-    async_task("generations.tasks.deliver_webhook", delivery_id, task_name=f"hook-{delivery_id}")
+    """Send one delivery from a worker, once the transaction that made it commits."""
+    after_commit(deliver, delivery_id, name=f"hook-{delivery_id}")
 
 
 def resend(delivery: WebhookDelivery) -> WebhookDelivery:
@@ -159,7 +156,7 @@ def resend(delivery: WebhookDelivery) -> WebhookDelivery:
         body=delivery.body,
         next_attempt_at=timezone.now(),
     )
-    transaction.on_commit(lambda: enqueue(copy.pk))
+    enqueue(copy.pk)
     return copy
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from generations.access import public_view
 from generations.services import callbacks, pipeline
+from generations.services.queue import once_committed
 
 MAX_CALLBACK_BYTES = 256 * 1024
 
@@ -23,5 +23,5 @@ def ark_callback(request: HttpRequest, callback: str) -> HttpResponse:
     if woken is None:
         return HttpResponse(status=404)
     if woken:
-        transaction.on_commit(pipeline.kick)
+        once_committed(pipeline.kick)
     return HttpResponse(status=204)

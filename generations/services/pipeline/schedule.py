@@ -79,9 +79,16 @@ def expectation(mode: str, seconds: int) -> Expectation:
 
 
 def first_delay(generation: Generation) -> float:
+    """The first query after the submit. With callbacks coming (Ark, with a public
+    address), it is only the fallback for a lost one: it comes well after the usual time."""
     if settings.POLL_FIXED_INTERVAL:
-        return settings.POLL_FIXED_INTERVAL
-    return max(settings.POLL_MIN_INTERVAL, expectation(generation.mode, generation.seconds).early)
+        expected = settings.POLL_FIXED_INTERVAL
+    else:
+        early = expectation(generation.mode, generation.seconds).early
+        expected = max(settings.POLL_MIN_INTERVAL, early)
+    if generation.callback_token_hash:
+        return max(expected * 2, expected + settings.CALLBACK_GRACE_SECONDS)
+    return expected
 
 
 def next_delay(generation: Generation, elapsed: float) -> float:
