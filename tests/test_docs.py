@@ -1,9 +1,13 @@
-"""Every environment variable the code reads is documented in .env.example and README."""
+"""The documents keep up with the code: every environment variable the code reads is in
+.env.example and the README, every document the code cites exists, and the architecture
+map names every module."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
+
+from tests.test_structure import PACKAGE, app_modules
 
 ROOT = Path(__file__).resolve().parent.parent
 READS = re.compile(r'(?:env_[a-z_]+|os\.environ\.get)\(\s*"([A-Z][A-Z0-9_]+)"')
@@ -68,3 +72,17 @@ def test_code_cites_only_documents_in_the_repository() -> None:
                 if not inside:
                     offenders.append(f"{path.relative_to(ROOT)}:{number}: {name}")
     assert not offenders, offenders
+
+
+def test_the_architecture_map_names_every_module() -> None:
+    """docs/architecture.md is where a newcomer starts: every module is on its map, by
+    its path below generations/ (`services/pipeline/archiving.py`, `models/`)."""
+    text = (ROOT / "docs/architecture.md").read_text()
+    missing = []
+    for path in app_modules().values():
+        shown = path.relative_to(PACKAGE).as_posix()
+        if path.name == "__init__.py":
+            shown = shown.removesuffix("__init__.py") or "__init__.py"
+        if f"`{shown}`" not in text:
+            missing.append(shown)
+    assert not missing, f"docs/architecture.md does not name: {sorted(missing)}"

@@ -1,6 +1,7 @@
 """The code's shape, as docs/architecture.md describes it: no import circles (at module
 level or inside functions), a root that keeps only what Django expects there and what
-everything uses, every workflow under services/, and a map that names every module."""
+everything uses, every workflow under services/. That the map names every module is
+test_docs.py's."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = ROOT / "generations"
-ARCHITECTURE = ROOT / "docs/architecture.md"
 ROOT_MODULES = {
     # What Django expects in an app...
     "__init__",
@@ -29,7 +29,7 @@ ROOT_MODULES = {
 }
 
 
-def _modules() -> dict[str, Path]:
+def app_modules() -> dict[str, Path]:
     """Every module of the app by dotted name (a package by its __init__)."""
     found = {}
     for path in PACKAGE.rglob("*.py"):
@@ -88,7 +88,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_no_module_imports_itself_round_a_circle() -> None:
-    modules = _modules()
+    modules = app_modules()
     graph = {
         name: {target for target in _imports(path, name, modules) if target != name}
         for name, path in modules.items()
@@ -105,17 +105,3 @@ def test_the_apps_root_keeps_only_what_django_expects_and_what_everything_uses()
     at_root = {path.stem for path in PACKAGE.glob("*.py")}
     assert at_root == ROOT_MODULES, f"move the others under services/: {at_root - ROOT_MODULES}"
     assert len(at_root) <= 12
-
-
-def test_the_architecture_map_names_every_module() -> None:
-    """docs/architecture.md is where a newcomer starts: every module is on its map, by
-    its path below generations/ (`services/pipeline/archiving.py`, `models/`)."""
-    text = ARCHITECTURE.read_text()
-    missing = []
-    for path in _modules().values():
-        shown = path.relative_to(PACKAGE).as_posix()
-        if path.name == "__init__.py":
-            shown = shown.removesuffix("__init__.py") or "__init__.py"
-        if f"`{shown}`" not in text:
-            missing.append(shown)
-    assert not missing, f"docs/architecture.md does not name: {sorted(missing)}"

@@ -1,7 +1,7 @@
 """What the OpenAPI document says about values and answers, from the catalog, so that it
 tells the truth: the modes, ratios, resolutions and ranges the server takes, and every
 answer an operation gives with its body (a fuzzer reading the document, Schemathesis,
-checks both: `tests/test_api_schema.py`)."""
+checks both: `tests/api/test_schema.py`)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,7 @@
+"""Where things are, for tests at any depth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository

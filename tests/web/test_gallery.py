@@ -1,0 +1,86 @@
+"""The gallery (views/gallery.py): filters, totals, pages."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from generations.services import pipeline
+from tests.pipeline import make_job, mark_ready
+from tests.web.helpers import ready_job
+
+pytestmark = pytest.mark.django_db
+
+
+def test_gallery_filters_totals_and_pages(keyed) -> None:
+    for n in range(3):
+        ready_job(keyed.team, prompt=f"river boat {n}", user=keyed.member)
+    ready_job(keyed.team, "t2v_1080p", prompt="mountain", user=keyed.owner, seconds=10)
+    failed = make_job(keyed.team, prompt="broken")
+    pipeline.fail(failed, "50516", "")
+    client = keyed.client("viewer")
+    page = client.get(reverse("gallery", args=["team-a"]))
+    assert page.context["totals"] == {"count": 5, "seconds": 25, "cost": Decimal("17.00")}
+    assert (
+        client.get(reverse("gallery", args=["team-a"]), {"q": "river"}).context["totals"]["count"]
+        == 3
+    )
+    assert (
+        client.get(reverse("gallery", args=["team-a"]), {"mode": "t2v_1080p"}).context["totals"][
+            "count"
+        ]
+        == 1
+    )
+    assert (
+        client.get(reverse("gallery", args=["team-a"]), {"status": "failed"}).context["totals"][
+            "count"
+        ]
+        == 1
+    )
+    author = client.get(reverse("gallery", args=["team-a"]), {"author": keyed.owner.pk})
+    assert author.context["totals"]["count"] == 1
+    today = timezone.localdate()
+    dated = client.get(
+        reverse("gallery", args=["team-a"]), {"since": today - timedelta(days=1), "until": today}
+    )
+    assert dated.context["totals"]["count"] == 5
+    assert (
+        client.get(
+            reverse("gallery", args=["team-a"]), {"since": today + timedelta(days=1)}
+        ).context["totals"]["count"]
+        == 0
+    )
+    bad = client.get(
+        reverse("gallery", args=["team-a"]), {"since": today, "until": today - timedelta(days=2)}
+    )
+    assert bad.status_code == 200 and "before the start date" in bad.content.decode()
+
+
+def test_gallery_pages(keyed) -> None:
+    for _ in range(30):
+        make_job(keyed.team)
+    client = keyed.client("viewer")
+    first = client.get(reverse("gallery", args=["team-a"]))
+    second = client.get(reverse("gallery", args=["team-a"]), {"page": 2})
+    assert len(first.context["page"]) == 24 and len(second.context["page"]) == 6
+    assert keyed.client("outsider").get(reverse("gallery", args=["team-a"])).status_code == 404
+
+
+def test_gallery_filters_read_like_the_other_labels(keyed) -> None:
+    page = keyed.client("member").get(reverse("gallery", args=["team-a"])).content.decode()
+    filters = page.split('data-testid="filters"')[1].split("</form>")[0]
+    labels = re.findall(r"<label[^>]*>([^<]*)</label>", filters)
+    assert labels and not [label for label in labels if label.rstrip().endswith(":")]
+
+
+def test_gallery_tiles_show_the_price_per_second(keyed) -> None:
+    job = make_job(keyed.team, "t2v_720p", seconds=5)
+    mark_ready(job)
+    page = keyed.client("member").get(reverse("gallery", args=["team-a"])).content.decode()
+    tile = page.split('data-testid="tile-cost"')[1].split("</span></span>")[0]
+    assert f"{job.cost_cny} ¥" in tile and f"({job.price_cny_per_second} ¥/s" in tile
