@@ -245,12 +245,18 @@ def audit(stack: Stack) -> list[tuple[str, bool, str]]:
         referenced |= {image.original.name, image.fitted.name}
     stored = _all_files(default_storage)
     orphans = sorted(stored - referenced)
+    # A ready job has its video and poster; its last frame only once it was extended
+    # (cut on first use: docs/pipeline.md).
     lost = sorted(
-        name
+        f"#{job.pk} {kind}: {name or 'none'}"
         for job in jobs
         if job.status == Status.READY
-        for name in (job.video.name, job.poster.name, job.last_frame.name)
-        if name not in stored
+        for kind, name in (
+            ("video", job.video.name),
+            ("poster", job.poster.name),
+            ("last frame", job.last_frame.name or None),
+        )
+        if name is not None and name not in stored
     )
     checks.append(
         (
