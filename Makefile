@@ -73,8 +73,10 @@ lint: install-dev
 	$(BIN)/mypy generations jimeng_web sandbox
 
 
+# One pytest worker per core (TEST_WORKERS=0 runs the suite in this process).
+TEST_WORKERS ?= auto
 test: install-dev lint
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --numprocesses=$(TEST_WORKERS) $(PYTEST_ARGS)
 
 # The reproductions of attacks alone (make test runs them too).
 security: install-dev

@@ -154,3 +154,23 @@ def database_from_url(url: str, *, base_dir: Path) -> dict[str, object]:
     raise ImproperlyConfigured(
         f"DATABASE_URL must start with sqlite:// or postgres://, not {parts.scheme!r}://"
     )
+
+
+def redis_database_for_test_worker(url: str, worker: str) -> str:
+    """The same Redis server with a database number of its own for a pytest-xdist worker.
+
+    The test suite clears the cache, the rate limiter and the broker's queue before each
+    test; two workers on one database would clear each other's. Worker `gwN` adds 4 × N
+    to the database number (a set-up names at most four: broker, cache, limiter and one
+    spare). Outside the test suite `worker` is empty and the URL is kept as it is.
+    """
+    if not worker or not url:
+        return url
+    if not worker.startswith("gw") or not worker[2:].isdigit():
+        raise ImproperlyConfigured(f"PYTEST_XDIST_WORKER must look like gw0, not {worker!r}")
+    parts = urlsplit(url)
+    number = parts.path.strip("/") or "0"
+    if not number.isdigit():
+        raise ImproperlyConfigured(f"A Redis URL's path must be a database number: {url!r}")
+    database = int(number) + 4 * int(worker[2:])
+    return parts._replace(path=f"/{database}").geturl()

@@ -8,6 +8,7 @@ nothing else installed.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -24,6 +25,7 @@ from jimeng_web.env import (
     env_optional_decimal,
     env_optional_int,
     env_str,
+    redis_database_for_test_worker,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -247,11 +249,18 @@ UPLOAD_GRACE_SECONDS = env_float("UPLOAD_GRACE_SECONDS", 600.0, minimum=1)
 PIPELINE_DB_RETRY_SECONDS = env_float("PIPELINE_DB_RETRY_SECONDS", 120.0, minimum=0)
 # --- Broker, cache, limiter: the embedded default, or Redis -----------------------
 Q_BROKER = env_choice("Q_BROKER", "orm", ("orm", "redis"))
-REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Each pytest-xdist worker of the test suite gets Redis databases of its own (xdist
+# sets this variable in its workers; it is not a setting).
+_TEST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+REDIS_URL = redis_database_for_test_worker(
+    env_str("REDIS_URL", "redis://127.0.0.1:6379/0"), _TEST_WORKER
+)
 # The shared upstream rate limiter lives in Redis when Redis is the broker (or when
 # this is set), else in the database.
-LIMITER_REDIS_URL = env_str("LIMITER_REDIS_URL", REDIS_URL if Q_BROKER == "redis" else "")
-CACHE_URL = env_str("CACHE_URL", "")
+LIMITER_REDIS_URL = redis_database_for_test_worker(
+    env_str("LIMITER_REDIS_URL", ""), _TEST_WORKER
+) or (REDIS_URL if Q_BROKER == "redis" else "")
+CACHE_URL = redis_database_for_test_worker(env_str("CACHE_URL", ""), _TEST_WORKER)
 
 
 # --- The built-in API emulator ---------------------------------------------------

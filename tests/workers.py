@@ -63,9 +63,13 @@ def worker_environment(tmp: Path, **overrides: str) -> dict[str, str]:
         "SANDBOX_URL": settings.SANDBOX_URL,
         "LOG_LEVEL": "INFO",
     }
-    for name in ("REDIS_URL", "Q_BROKER", "CACHE_URL", "LIMITER_REDIS_URL", "MEDIA_STORAGE"):
+    for name in ("Q_BROKER", "MEDIA_STORAGE"):
         if name in os.environ:
             env[name] = os.environ[name]
+    # As this test process resolved them: under pytest-xdist, its worker's own databases.
+    for name in ("REDIS_URL", "CACHE_URL", "LIMITER_REDIS_URL"):
+        if getattr(settings, name):
+            env[name] = getattr(settings, name)
     env.update(overrides)
     return env
 

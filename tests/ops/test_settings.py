@@ -84,3 +84,44 @@ def test_the_generated_production_file_gives_way_to_a_secrets_file(tmp_path: Pat
     assert mounted.stdout.strip() == "none"
     generated = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True)
     assert len(generated.stdout.strip()) > 40
+
+
+def test_each_test_worker_gets_redis_databases_of_its_own() -> None:
+    """The suite clears the cache, the limiter and the broker's queue before every test;
+    under pytest-xdist two workers on one Redis database would clear each other's."""
+    import pytest
+    from django.core.exceptions import ImproperlyConfigured
+
+    from jimeng_web.env import redis_database_for_test_worker as for_worker
+
+    assert for_worker("redis://127.0.0.1:6379/1", "") == "redis://127.0.0.1:6379/1"
+    assert for_worker("redis://127.0.0.1:6379/1", "gw0") == "redis://127.0.0.1:6379/1"
+    assert for_worker("redis://127.0.0.1:6379/1", "gw1") == "redis://127.0.0.1:6379/5"
+    assert for_worker("redis://:pw@10.0.0.5:6379", "gw2") == "redis://:pw@10.0.0.5:6379/8"
+    assert for_worker("", "gw1") == ""
+    with pytest.raises(ImproperlyConfigured, match="database number"):
+        for_worker("redis://127.0.0.1:6379/cache", "gw1")
+
+
+def test_settings_give_a_test_worker_its_own_broker_cache_and_limiter(tmp_path: Path) -> None:
+    code = (
+        "import django, json; django.setup(); from django.conf import settings as s; "
+        "print(json.dumps([s.REDIS_URL, s.CACHE_URL, s.LIMITER_REDIS_URL, s.Q_CLUSTER['redis']]))"
+    )
+    env = {
+        "PATH": os.environ["PATH"],
+        "DJANGO_SETTINGS_MODULE": "jimeng_web.settings",
+        "DATA_DIR": str(tmp_path),
+        "Q_BROKER": "redis",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "CACHE_URL": "redis://127.0.0.1:6379/1",
+        "PYTEST_XDIST_WORKER": "gw1",
+    }
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == [
+        "redis://127.0.0.1:6379/4",
+        "redis://127.0.0.1:6379/5",
+        "redis://127.0.0.1:6379/4",
+        "redis://127.0.0.1:6379/4",
+    ]
