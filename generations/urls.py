@@ -100,6 +100,11 @@ urlpatterns = [
     path("m/<str:token>/", sharing.signed_media, name="media"),
     path("s/<str:key>/", sharing.public_share, name="public-share"),
     path("s/<str:key>/videos.zip", exports.public_share_zip, name="public-share-zip"),
+    path(
+        "s/<str:key>/chain/<id:generation_id>.mp4",
+        sharing.public_chain_mp4,
+        name="public-chain-mp4",
+    ),
     path("hooks/ark/<str:callback>/", hooks.ark_callback, name="ark-callback"),
     path("s/<str:key>/<id:generation_id>/<str:kind>", sharing.public_media, name="public-media"),
     # The studio
@@ -116,6 +121,7 @@ urlpatterns = [
     ),
     path(TEAM + "jobs/<id:generation_id>/final", studio.job_final, name="job-final"),
     path(TEAM + "jobs/<id:generation_id>/chain", studio.job_chain, name="job-chain"),
+    path(TEAM + "jobs/<id:generation_id>/chain.mp4", studio.job_chain_mp4, name="job-chain-mp4"),
     path(TEAM + "jobs/<id:generation_id>/favourite", gallery.job_favourite, name="job-favourite"),
     path(TEAM + "jobs/<id:generation_id>/tags", gallery.job_tags, name="job-tags"),
     path(TEAM + "jobs/<id:generation_id>/delete", gallery.job_delete, name="job-delete"),

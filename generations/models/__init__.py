@@ -6,6 +6,7 @@ migrations are those of the one module they came from):
 - `ledger`: the spend ledger and a team's month (`Usage`);
 - `jobs`: generations, their images, tags, the gallery's kept totals;
 - `sharing`: share links;
+- `films`: videos joined from others (a chain as one MP4);
 - `api`: personal access tokens, idempotency keys, webhooks;
 - `daily`: prompt templates, notifications;
 - `workers`: what processes coordinate through (leases, throttles, rate buckets).
@@ -26,6 +27,12 @@ from generations.models.daily import (
     Notification,
     NotificationKind,
     PromptTemplate,
+)
+from generations.models.films import (
+    JoinedPart,
+    JoinedVideo,
+    JoinState,
+    parts_key,
 )
 from generations.models.jobs import (
     ACTIVE,
@@ -108,6 +115,9 @@ __all__ = [
     "ImageRole",
     "Invitation",
     "InvitationQuerySet",
+    "JoinState",
+    "JoinedPart",
+    "JoinedVideo",
     "LedgerEntry",
     "Membership",
     "Notification",
@@ -139,6 +149,7 @@ __all__ = [
     "month_start",
     "next_month_start",
     "original_path",
+    "parts_key",
     "poster_path",
     "video_path",
 ]

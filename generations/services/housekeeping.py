@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 
 from generations.errors import Refused
 from generations.models import TERMINAL, Generation, ShareItem, Tag
-from generations.services import gallery_totals
+from generations.services import gallery_totals, joining
 from generations.services.queue import once_committed
 
 log = logging.getLogger(__name__)
@@ -69,6 +69,7 @@ def delete(generation: Generation) -> None:
         locked.deleted_at = timezone.now()
         locked.save(update_fields=["deleted_at"])
         ShareItem.objects.filter(generation=locked).delete()
+        joining.forget_with(locked)
         gallery_totals.record_deleted(locked)
         names = [locked.video.name, locked.poster.name, locked.last_frame.name]
         for image in locked.images.all():

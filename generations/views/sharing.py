@@ -20,7 +20,9 @@ from generations.access import TeamAccess, public_view, team_view
 from generations.errors import Refused
 from generations.forms.gallery import ShareForm
 from generations.models import Generation, Role, ShareLink, Status
+from generations.services.jobs import chain_of
 from generations.services.sharing import create_share
+from generations.views.joined import joined_download
 
 
 @team_view(Role.VIEWER)
@@ -113,7 +115,12 @@ def public_share(request: HttpRequest, key: str) -> HttpResponse:
         for item in link.items.select_related("generation").order_by("position")
         if item.generation.status == Status.READY
     ]
-    context = {"link": link, "items": items, "first": items[0] if items else None}
+    context = {
+        "link": link,
+        "items": items,
+        "first": items[0] if items else None,
+        "chains": shared_chains(items),
+    }
     response = render(request, "sharing/public.html", context)
     response["X-Robots-Tag"] = "noindex"
     response["Referrer-Policy"] = "no-referrer"  # the key is in the URL
@@ -134,6 +141,45 @@ def public_media(request: HttpRequest, key: str, generation_id: int, kind: str) 
     if kind == "video":
         return media.redirect_to(generation.video.name or "")
     raise Http404("no such media")
+
+
+def shared_chains(items: list[Generation]) -> list[list[Generation]]:
+    """The chains of extensions whose every part is on the share, each once."""
+    shared = {item.pk for item in items}
+    chains: list[list[Generation]] = []
+    seen: set[int] = set()
+    for item in items:
+        if item.pk in seen or not (
+            item.extends_id or item.extensions.filter(status=Status.READY).exists()
+        ):
+            continue
+        parts = chain_of(item)
+        if len(parts) > 1 and all(part.pk in shared for part in parts):
+            chains.append(parts)
+            seen.update(part.pk for part in parts)
+    return chains
+
+
+@public_view
+def public_chain_mp4(request: HttpRequest, key: str, generation_id: int) -> HttpResponse:
+    """A chain on a share link as one MP4, when every part of it is on the link."""
+    try:
+        link = live_link(key)
+    except LinkGone as gone:
+        return gone_page(request, gone)
+    generation = get_object_or_404(
+        Generation, pk=generation_id, status=Status.READY, share_links=link
+    )
+    parts = chain_of(generation)
+    shared = set(link.items.values_list("generation_id", flat=True))
+    if len(parts) < 2 or any(part.pk not in shared for part in parts):
+        raise Http404("not a whole chain on this link")
+    response = joined_download(
+        request, parts, base="sharing/public_base.html", back=reverse("public-share", args=[key])
+    )
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
 
 
 @public_view

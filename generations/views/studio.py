@@ -31,6 +31,7 @@ from generations.services.jobs import (
     start_variants_from_form,
 )
 from generations.views.accounts import safe_next
+from generations.views.joined import joined_download
 from generations.views.progress import progress
 
 RECENT_JOBS = 12
@@ -405,6 +406,22 @@ def job_chain(request: HttpRequest, access: TeamAccess, generation_id: int) -> H
     parts = chain_of(generation)
     return render(
         request, "studio/chain.html", {"access": access, "job": generation, "parts": parts}
+    )
+
+
+@team_view(Role.VIEWER)
+def job_chain_mp4(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    """The chain `generation_id` belongs to, as one MP4: the file when it is joined, else a
+    page that waits while a worker joins it (docs/joining.md)."""
+    generation = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
+    parts = chain_of(generation)
+    if len(parts) < 2:
+        raise Http404("not part of a chain")
+    return joined_download(
+        request,
+        parts,
+        base="base.html",
+        back=reverse("job-chain", args=[access.team.slug, generation.pk]),
     )
 
 

@@ -71,6 +71,9 @@ def team_objects(team) -> dict[str, str]:  # type: ignore[no-untyped-def]
     link = ShareLink.new(team=team, created_by=maker.user if maker else None)
     link.save()
     link.items.create(generation=job)
+    # An extension of it, also on the link: the job is part of a chain (its one-MP4 pages).
+    extension = mark_ready(make_job(team, "t2v_720p"), video=b"\0" * 64, extends=job)
+    link.items.create(generation=extension, position=1)
     # Also the member's: members may remove their own templates (others' are
     # tests/services/test_prompts.py's).
     template = PromptTemplate.objects.create(
