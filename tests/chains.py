@@ -11,12 +11,14 @@ from sandbox.render import render
 from tests.pipeline import make_job, mark_ready
 
 
-def video_bytes(*, width: int = 320, height: int = 180, frames: int = 24, sound: bool = True,
-                prompt: str = "p") -> bytes:  # fmt: skip
+def video_bytes(**shape: Any) -> bytes:
+    """A real MP4 from the emulator's renderer: 320×180, 24 frames, with sound unless
+    `shape` says otherwise (width, height, frames, sound, prompt)."""
+    shape = {"width": 320, "height": 180, "frames": 24, "sound": True, "prompt": "p", **shape}
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "video.mp4"
-        render(path, width=width, height=height, frames=frames, prompt=prompt, images=[],
-               audio=sound)  # fmt: skip
+        render(path, width=shape["width"], height=shape["height"], frames=shape["frames"],
+               prompt=shape["prompt"], images=[], audio=shape["sound"])  # fmt: skip
         return path.read_bytes()
 
 
@@ -26,5 +28,7 @@ def make_chain(team: Any, *shapes: dict[str, Any]) -> list[Generation]:
     for number, shape in enumerate(shapes):
         job = make_job(team, prompt=f"part {number + 1}")
         extends = {"extends": parts[-1]} if parts else {}
-        parts.append(mark_ready(job, video=video_bytes(prompt=f"{number}", **shape), **extends))
+        parts.append(
+            mark_ready(job, video=video_bytes(**{"prompt": f"{number}", **shape}), **extends)
+        )
     return parts
