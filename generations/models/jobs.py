@@ -280,13 +280,18 @@ class Generation(models.Model):
         verbose_name_plural = _("generations")
         ordering = ["-created_at", "-pk"]
         indexes = [
-            models.Index(fields=["team", "-created_at"], name="gen_team_recent"),
+            # The gallery's order is (-created_at, -id): each index it walks ends with both,
+            # so no planner needs a sort, whatever its statistics say of `team` (one team
+            # with every job looked unselective to SQLite's, which then scanned them all).
+            models.Index(fields=["team", "-created_at", "-id"], name="gen_team_recent"),
             models.Index(fields=["status", "next_action_at"], name="gen_due"),
-            models.Index(fields=["team", "status", "-created_at"], name="gen_team_status"),
+            models.Index(fields=["team", "status", "-created_at", "-id"], name="gen_team_status"),
             models.Index(fields=["mode", "seconds", "-upstream_done_at"], name="gen_recent_done"),
             # The gallery filtered by mode or by author, newest first, without a sort.
-            models.Index(fields=["team", "mode", "-created_at"], name="gen_team_mode"),
-            models.Index(fields=["team", "created_by", "-created_at"], name="gen_team_author"),
+            models.Index(fields=["team", "mode", "-created_at", "-id"], name="gen_team_mode"),
+            models.Index(
+                fields=["team", "created_by", "-created_at", "-id"], name="gen_team_author"
+            ),
             # Most jobs have no batch and extend nothing: indexing only those that do
             # keeps the planners from taking these columns for unselective (an index
             # of a column that is mostly '' or NULL looked worse to them than `status`).
