@@ -15,10 +15,11 @@ from django.utils.translation import gettext_lazy as _
 
 from generations.forms import set_choices
 from generations.jimeng import catalog
+from generations.jimeng.addresses import AddressRefused
 from generations.jimeng.images import ImageRejected, fit_image
 from generations.jimeng.payload import GenerationInput, Problem, check_input
 from generations.labels import mode_label
-from generations.models import Generation, Status, Team
+from generations.models import Generation, Status, Team, address_rules
 from generations.services import held_frames as holding
 from generations.services import variants as takes
 from generations.services.estimates import priced_input
@@ -28,6 +29,14 @@ from generations.services.frames import (
     frame_from_upload,
     frames_from_generation,
     last_frame_of,
+)
+
+# What the prompt field takes at all; each mode's own limit (the catalog's) is lower.
+PROMPT_MAX = 2000
+
+PRIVATE_URL_MESSAGE = _(
+    "This is a private or local address, which the video service cannot fetch; "
+    "upload the image, or give a public https:// address."
 )
 
 PROBLEM_MESSAGES: dict[str, Any] = {
@@ -142,9 +151,14 @@ class GenerateForm(forms.Form):
     prompt = forms.CharField(
         label=_("Prompt"),
         required=False,
-        max_length=2000,
+        max_length=PROMPT_MAX,
         strip=True,
         widget=forms.Textarea(attrs={"rows": 5, "data-prompt": ""}),
+        error_messages={
+            "max_length": _(
+                "The prompt has %(show_value)s characters; at most %(limit_value)s are taken."
+            )
+        },
     )
     duration = forms.TypedChoiceField(
         label=_("Duration"),
@@ -240,6 +254,9 @@ class GenerateForm(forms.Form):
         self.uploaded: list[Frame] = []
         self.modes = {mode.name: mode for mode in modes}
         set_choices(self, "mode", _mode_choices(modes))
+        # No `maxlength` in the page: a browser would cut a long paste without a word. The
+        # page counts against the mode's limit and says so; this field refuses the rest.
+        self.fields["prompt"].widget.attrs.pop("maxlength", None)
         self.frames: list[Frame] = []
         self.request_input: GenerationInput | None = None
         self.variant_inputs: list[GenerationInput] = []
@@ -256,6 +273,14 @@ class GenerateForm(forms.Form):
         url = self.cleaned_data.get(field, "").strip()
         if url and urlsplit(url).scheme not in ("http", "https"):
             self.add_error(field, _("Enter an http:// or https:// image address."))
+            return ""
+        try:
+            if url:
+                address_rules().check_public_url(url)
+        except AddressRefused:
+            # Plainly internal (a private or loopback address, localhost): nobody outside
+            # could fetch it, so it is refused here rather than becoming a failed job.
+            self.add_error(field, PRIVATE_URL_MESSAGE)
             return ""
         return url
 

@@ -52,6 +52,8 @@ FRAMES_BY_SECONDS = MappingProxyType({5: 121, 10: 241})
 ASPECT_RATIOS = ("16:9", "4:3", "1:1", "3:4", "9:16", "21:9")
 S20_ASPECT_RATIOS = (*ASPECT_RATIOS, "9:21")
 PROMPT_LIMIT = 800
+# An Ark draft is always made at this resolution (docs/upstream/ark.md).
+DRAFT_RESOLUTION = "480p"
 PROMPT_RECOMMENDED = 400
 S20_PROMPT_LIMIT = 150
 
@@ -540,7 +542,9 @@ def price_key(mode: Mode, order: Order) -> str:
 def ark_tokens(mode: Mode, order: Order) -> int:
     """Tokens ≈ width × height × frames / 1024 at 24 fps (docs/upstream/ark.md)."""
     assert mode.ark is not None
-    resolution = "480p" if order.draft else (order.resolution or mode.ark.default_resolution)
+    resolution = (
+        DRAFT_RESOLUTION if order.draft else (order.resolution or mode.ark.default_resolution)
+    )
     width, height = mode.ark.size(resolution, order.ratio or "16:9")
     return width * height * (24 * reserved_seconds(mode, order.seconds) + 1) // 1024
 

@@ -17,6 +17,7 @@ from generations.jimeng.catalog import (
     ASPECT_RATIOS,
     CAMERA_STRENGTHS,
     CAMERA_TEMPLATES,
+    DRAFT_RESOLUTION,
     Mode,
     RatioSource,
     describe_durations,
@@ -141,7 +142,7 @@ def _check_ark_options(mode: Mode, request: GenerationInput) -> list[Problem]:
         problems.append(Problem("generate_audio", "audio_unused", name))
     if request.draft and not ark.draft:
         problems.append(Problem("draft", "draft_unused", name))
-    elif request.draft and request.resolution not in (None, "480p"):
+    elif request.draft and request.resolution not in (None, DRAFT_RESOLUTION):
         problems.append(Problem("resolution", "draft_resolution"))
     if request.seed != -1 and not ark.seed:
         problems.append(Problem("seed", "seed_unused", name))
@@ -336,7 +337,9 @@ def _ark_body(mode: Mode, request: GenerationInput) -> dict[str, Any]:
             body["seed"] = request.seed
         if request.camera_fixed:
             body["camera_fixed"] = True
-    body["resolution"] = "480p" if request.draft else request.resolution or ark.default_resolution
+    body["resolution"] = (
+        DRAFT_RESOLUTION if request.draft else request.resolution or ark.default_resolution
+    )
     if ark.audio:
         body["generate_audio"] = request.generate_audio
     if request.draft:

@@ -17,8 +17,10 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from generations.access import public_view
+from generations.errors import Refused
 from generations.forms.accounts import PasswordResetRequestForm, SignInForm, SignUpForm
 from generations.models import Invitation
+from generations.services import invitations
 from generations.services.throttles import (
     client_ip,
     password_reset_windows,
@@ -72,13 +74,27 @@ def sign_up(request: HttpRequest) -> HttpResponse:
         else:
             window.hit(address)
             if form.is_valid():
+                invitation = _invitation(request)
                 user = form.save()
                 _tell_owner_of_taken_email(request, form)
                 login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+                if invitation is not None:
+                    return _join_at_once(request, invitation, user)
                 messages.success(request, _("Welcome! Create a team, or open an invitation link."))
                 return redirect(safe_next(request, "team-list"))
     context = {"form": form, "next": safe_next(request, ""), "invitation": _invitation(request)}
     return render(request, "accounts/signup.html", context, status=status)
+
+
+def _join_at_once(request: HttpRequest, invitation: Invitation, user: Any) -> HttpResponse:
+    """Someone who signed up from an invitation link came to join: they join now, not
+    after a second click. If the link was used meanwhile, its page says so."""
+    try:
+        invitations.accept_invitation(invitation=invitation, user=user)
+    except Refused:
+        return redirect(safe_next(request, "team-list"))
+    messages.success(request, _("Welcome to %(team)s.") % {"team": invitation.team.name})
+    return redirect("studio", slug=invitation.team.slug)
 
 
 def _tell_owner_of_taken_email(request: HttpRequest, form: SignUpForm) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,9 +16,18 @@ from django.views.decorators.http import require_POST
 from generations import media
 from generations.access import TeamAccess, team_view
 from generations.errors import Refused
-from generations.forms.generate import GenerateForm, duration_label, problem_message
+from generations.forms.generate import (
+    IMAGE_MESSAGES,
+    PRIVATE_URL_MESSAGE,
+    PROBLEM_MESSAGES,
+    PROMPT_MAX,
+    GenerateForm,
+    duration_label,
+    problem_message,
+)
 from generations.forms.values import parse_id
 from generations.jimeng import catalog
+from generations.jimeng.images import MAX_UPLOAD_BYTES
 from generations.labels import mode_label
 from generations.models import Generation, ImageRole, Price, PromptTemplate, Role, Status
 from generations.services import held_frames, ledger, notifications, pipeline, prompts
@@ -123,6 +133,34 @@ def _mode_table(modes: list[catalog.Mode]) -> dict[str, Any]:
     }
 
 
+def _form_rules() -> dict[str, Any]:
+    """What the page checks before Generate is enabled, in the server's own words: the
+    same limits and messages the form and the catalog apply after it (one description,
+    so the two cannot drift; tests/browser/test_generate_rules.py holds them together)."""
+    return {
+        "max_upload_bytes": MAX_UPLOAD_BYTES,
+        "image_types": ["image/jpeg", "image/png", "image/webp"],
+        "prompt_max": PROMPT_MAX,
+        "draft_resolution": catalog.DRAFT_RESOLUTION,
+        # Addresses that are local but allowed: the built-in emulator's.
+        "trusted": [settings.SANDBOX_URL] if settings.SANDBOX_URL else [],
+        "messages": {
+            "prompt_too_long": str(PROBLEM_MESSAGES["prompt_too_long"]),
+            "prompt_required": str(PROBLEM_MESSAGES["prompt_required"]),
+            "images_missing": str(PROBLEM_MESSAGES["images_missing"]),
+            "too_large": str(IMAGE_MESSAGES["too_large"]),
+            "not_image": str(IMAGE_MESSAGES["not_image"]),
+            "private_url": str(PRIVATE_URL_MESSAGE),
+            "url_scheme": _("Enter an http:// or https:// image address."),
+            "blocked": _("Generate is off until this is fixed:"),
+            "limits": _(
+                "JPEG, PNG or WebP, at most %(limit)s MB; width ÷ height between %(low)s "
+                "and %(high)s."
+            ),
+        },
+    }
+
+
 def _initial(access: TeamAccess, query: dict[str, str]) -> dict[str, Any]:
     """A new job like an earlier one (`from`), continuing one (`extend`), or from a
     team template (`template`)."""
@@ -225,6 +263,7 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         "access": access,
         "form": form,
         "modes": _mode_table(modes),
+        "form_rules": _form_rules(),
         "jobs": jobs,
         "reused": Generation.objects.for_team(access.team)
         .filter(pk=form["reuse_images_from"].value() or 0)

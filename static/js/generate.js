@@ -6,6 +6,8 @@
   var table = document.getElementById("mode-table");
   if (!form || !table) { return; }
   var modes = JSON.parse(table.textContent);
+  // The limits and messages the server applies after Generate (views/studio._form_rules).
+  var rules = JSON.parse(document.getElementById("form-rules").textContent);
   var field = function (name) { return form.elements.namedItem(name); };
   var modeSelect = field("mode");
   var prompt = field("prompt");
@@ -23,6 +25,79 @@
   var imageRatioWarning = form.querySelector("[data-image-ratio-warning]");
   var estimateTimer = null;
   var lastEstimate = null;
+  var fileProblems = { first: null, last: null };
+  var blockedBox = form.querySelector("[data-blocked]");
+  var limitsBox = form.querySelector("[data-image-limits]");
+
+  // Python's "%(name)s" placeholders, as the server's messages have them.
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, function (whole, key) {
+      return key in values ? String(values[key]) : whole;
+    });
+  }
+
+  var PRIVATE_V4 = [[0, 8], [10, 8], [100.64, 10], [127, 8], [169.254, 16], [172.16, 12], [192.168, 16]];
+  function isPrivateHost(host) {
+    host = host.replace(/^\[|\]$/g, "").toLowerCase();
+    if (host === "localhost" || /\.localhost$/.test(host)) { return true; }
+    if (host.indexOf(":") >= 0) {  // IPv6: loopback, unique local, link-local
+      return host === "::1" || host === "::" || /^f[cd]/.test(host) || /^fe[89ab]/.test(host);
+    }
+    var parts = host.split(".");
+    if (parts.length !== 4 || !parts.every(function (p) { return /^\d{1,3}$/.test(p); })) { return false; }
+    var value = parts.reduce(function (sum, p) { return sum * 256 + Number(p); }, 0);
+    return PRIVATE_V4.some(function (net) {
+      var base = String(net[0]).split(".").concat(["0", "0", "0"]).slice(0, 4)
+        .reduce(function (sum, p) { return sum * 256 + Number(p); }, 0);
+      var size = Math.pow(2, 32 - net[1]);
+      return value >= base && value < base + size;
+    });
+  }
+
+  function urlProblem(name) {
+    var input = field(name);
+    var text = input ? input.value.trim() : "";
+    if (!text) { return null; }
+    if (rules.trusted.some(function (prefix) { return text.indexOf(prefix) === 0; })) { return null; }
+    var url;
+    try { url = new URL(text); } catch (error) { return rules.messages.url_scheme; }
+    if (url.protocol !== "http:" && url.protocol !== "https:") { return rules.messages.url_scheme; }
+    return isPrivateHost(url.hostname) ? rules.messages.private_url : null;
+  }
+
+  function hasFrame(frame) {
+    var file = field(frame + "_image");
+    var url = field(frame + "_image_url");
+    var kept = ["reuse_images_from", "extend_from", "held_frames"].some(function (name) {
+      return field(name) && field(name).value;
+    });
+    return kept || (file && file.files && file.files.length > 0) || (url && url.value.trim() !== "");
+  }
+
+  // Everything the server would refuse that the page can know now, in its words.
+  function problems() {
+    var m = mode();
+    var found = [];
+    if (!m) { return found; }
+    var length = Array.from(prompt.value.trim()).length;
+    var limit = Math.min(m.prompt_limit, rules.prompt_max);
+    if (length > limit) {
+      found.push(fill(rules.messages.prompt_too_long, { length: length, mode: m.label, limit: limit }));
+    }
+    if (m.prompt_required && length === 0) {
+      found.push(fill(rules.messages.prompt_required, { mode: m.label }));
+    }
+    if (m.min_images > 0 && !hasFrame("first")) {
+      found.push(fill(rules.messages.images_missing, { mode: m.label, count: m.min_images }));
+    }
+    ["first", "last"].forEach(function (frame) {
+      if (frame === "last" && m.max_images < 2) { return; }
+      if (m.max_images > 0 && fileProblems[frame]) { found.push(fileProblems[frame]); }
+      var problem = m.max_images > 0 ? urlProblem(frame + "_image_url") : null;
+      if (problem) { found.push(problem); }
+    });
+    return found;
+  }
 
   function mode() { return modes[modeSelect.value] || null; }
 
@@ -63,6 +138,7 @@
     var length = Array.from(prompt.value).length;
     counter.textContent = length + " / " + m.prompt_limit;
     counter.classList.toggle("over", length > m.prompt_limit);
+    refreshSubmit();
   }
 
   function checkFrames() {
@@ -91,9 +167,41 @@
   }
 
   function refreshSubmit() {
-    var blocked = !ratioWarning.hidden || !imageRatioWarning.hidden ||
+    var found = problems();
+    var blocked = found.length > 0 || !ratioWarning.hidden || !imageRatioWarning.hidden ||
       (lastEstimate && lastEstimate.fits === false);
     submit.disabled = Boolean(blocked);
+    blockedBox.hidden = found.length === 0;
+    var list = blockedBox.querySelector("ul");
+    list.innerHTML = "";
+    found.forEach(function (text) {
+      var item = document.createElement("li");
+      item.textContent = text;
+      list.appendChild(item);
+    });
+  }
+
+  function applyDraft() {
+    var m = mode();
+    var drafting = Boolean(m && m.draft && draft.checked);
+    // A draft is always made at one resolution: show it, and let nothing else be chosen.
+    if (drafting && resolution.querySelector('option[value="' + rules.draft_resolution + '"]')) {
+      resolution.value = rules.draft_resolution;
+    }
+    Array.from(resolution.options).forEach(function (option) {
+      option.disabled = drafting && option.value !== rules.draft_resolution;
+    });
+  }
+
+  function showLimits() {
+    var m = mode();
+    if (!limitsBox || !m) { return; }
+    var round = function (n) { return String(Math.round(n * 100) / 100); };
+    limitsBox.textContent = fill(rules.messages.limits, {
+      limit: Math.round(rules.max_upload_bytes / 1048576),
+      low: round(m.image_ratio[0]),
+      high: round(m.image_ratio[1])
+    });
   }
 
   function applyMode() {
@@ -121,6 +229,8 @@
     show("tail", m.max_images >= 2);
     form.querySelector("[data-mode-note]").textContent = m.note;
 
+    applyDraft();
+    showLimits();
     updateCounter();
     checkFrames();
     scheduleEstimate();
@@ -135,7 +245,20 @@
       var file = input.files && input.files[0];
       frameRatios[frame] = null;
       frameSizes[frame] = null;
+      fileProblems[frame] = null;
       if (!file) { img.hidden = true; caption.textContent = ""; checkFrames(); return; }
+      // Refused before any upload: too big, or not an image the server takes.
+      if (file.size > rules.max_upload_bytes) {
+        fileProblems[frame] = rules.messages.too_large;
+      } else if (file.type && rules.image_types.indexOf(file.type) < 0) {
+        fileProblems[frame] = rules.messages.not_image;
+      }
+      if (fileProblems[frame]) {
+        img.hidden = true;
+        caption.textContent = fileProblems[frame];
+        checkFrames();
+        return;
+      }
       var url = URL.createObjectURL(file);
       img.onload = function () {
         var m = mode();
@@ -146,7 +269,13 @@
         img.hidden = false;
         checkFrames();
       };
-      img.onerror = function () { caption.textContent = form.dataset.unreadable || ""; img.hidden = true; };
+      img.onerror = function () {
+        // Named like an image but not one (a text file called .jpg): the server says so too.
+        fileProblems[frame] = rules.messages.not_image;
+        caption.textContent = rules.messages.not_image;
+        img.hidden = true;
+        checkFrames();
+      };
       img.src = url;
     });
   }
@@ -206,6 +335,10 @@
   }
 
   modeSelect.addEventListener("change", applyMode);
+  draft.addEventListener("change", function () { applyDraft(); refreshSubmit(); });
+  ["first_image_url", "last_image_url"].forEach(function (name) {
+    if (field(name)) { field(name).addEventListener("input", refreshSubmit); }
+  });
   duration.addEventListener("change", scheduleEstimate);
   [resolution, ratio, audio, draft, form.querySelector("#id_variants"), form.querySelector("#id_vary")]
     .forEach(function (input) {

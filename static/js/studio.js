@@ -7,6 +7,27 @@
       event.preventDefault();
     }
   });
+  // Copy buttons: `data-copy="#field"` copies that field's value and says so in place.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-copy]");
+    if (!button) { return; }
+    var source = document.querySelector(button.dataset.copy);
+    if (!source) { return; }
+    var done = function () {
+      var label = button.textContent;
+      button.textContent = button.dataset.copied || label;
+      button.setAttribute("aria-live", "polite");
+      setTimeout(function () { button.textContent = label; }, 2000);
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(source.value).then(done, function () {
+        source.select();
+      });
+    } else {  // plain http away from localhost: select it, and copy the old way
+      source.select();
+      if (document.execCommand("copy")) { done(); }
+    }
+  });
   document.addEventListener("focusin", function (event) {
     if (event.target.matches("[data-select-on-focus]")) {
       event.target.select();

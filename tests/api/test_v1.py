@@ -165,6 +165,10 @@ def test_images_as_data_uris_and_as_multipart(keyed) -> None:
         ("data:image/png;base64,%%%not-base64", "first_image", "base64"),
         (_data_uri(b"GIF89a this is not a still image", "png"), "first_image", "JPEG, PNG"),
         ("ftp://example.com/a.png", "first_image_url", "http"),
+        # Plainly internal: nobody outside could fetch it (a job would fail at once).
+        ("http://10.1.2.3/a.png", "first_image_url", "private or local address"),
+        ("http://[::1]:8080/a.png", "first_image_url", "private or local address"),
+        ("http://localhost/a.png", "first_image_url", "private or local address"),
     ],
 )
 def test_bad_images_are_refused_with_the_field_named(keyed, image, field, words) -> None:

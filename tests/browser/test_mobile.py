@@ -53,6 +53,8 @@ NOT_PAGES = {
     "ledger-csv",
     "share-zip",
     "public-share-zip",
+    "job-chain-mp4",  # a download (its waiting page is tests/web/test_chain_download.py's)
+    "public-chain-mp4",
     "job-media",
     "share-create",
     "share-revoke",

@@ -243,7 +243,7 @@ def test_a_signed_out_post_joins_nobody_and_asks_to_sign_in(cast) -> None:
     assert Membership.objects.filter(team=cast.team).count() == 4
 
 
-def test_signing_up_from_an_invitation_comes_back_to_it(cast) -> None:
+def test_signing_up_from_an_invitation_joins_the_team_at_once(cast) -> None:
     path = _invite(cast, role="member")
     client = Client()
     form = client.get(reverse("signup"), {"next": path}).content.decode()
@@ -259,10 +259,29 @@ def test_signing_up_from_an_invitation_comes_back_to_it(cast) -> None:
             "next": path,
         },
     )
-    assert response.status_code == 302 and response["Location"] == path
-    assert "Accept invitation" in client.get(path).content.decode()
-    client.post(path)
+    # No second click on "Accept invitation": the new account is in the team already.
+    assert response.status_code == 302 and response["Location"] == "/t/team-a/"
     assert Membership.objects.get(team=cast.team, user__username="invitee").role == Role.MEMBER
+    studio = client.get(response["Location"]).content.decode()
+    assert "Welcome to Team A." in studio
+    # The link has done its work.
+    assert "already been used" in client.get(path).content.decode()
+
+
+def test_signing_up_from_a_used_invitation_makes_the_account_and_says_why(cast) -> None:
+    path = _invite(cast, role="member")
+    first = Client()
+    first.force_login(make_user("quick"))
+    first.post(path)
+    client = Client()
+    response = client.post(
+        reverse("signup"),
+        {"username": "late", "email": "late@example.com", "password1": NEW_PASSWORD,
+         "password2": NEW_PASSWORD, "next": path},
+    )  # fmt: skip
+    assert response.status_code == 302 and response["Location"] == path
+    assert not Membership.objects.filter(user__username="late").exists()
+    assert "already been used" in client.get(path).content.decode()
 
 
 def test_signing_in_from_an_invitation_comes_back_to_it(cast) -> None:

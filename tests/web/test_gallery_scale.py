@@ -175,13 +175,14 @@ def test_the_gallery_pages_are_read_in_order_from_an_index(cast: Cast) -> None:
     client = cast.client("member")
     slug = cast.team.slug
     sorts = {}
+    statements: list[tuple[str, object]] = []
+
+    def keep(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        statements.append((sql, params))
+        return execute(sql, params, many, context)
+
     for query in ("", "?mode=t2v_720p", f"?author={cast.member.pk}", "?status=ready"):
-        statements: list[tuple[str, object]] = []
-
-        def keep(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
-            statements.append((sql, params))
-            return execute(sql, params, many, context)
-
+        statements.clear()
         with connection.execute_wrapper(keep):
             assert client.get(f"/t/{slug}/gallery/{query}").status_code == 200
         sql, params = max(

@@ -78,7 +78,7 @@ def test_viewer_sees_the_page_without_the_form(keyed) -> None:
         ({"mode": "i2v_first_720p"}, "first_image", "needs 1 image"),
         ({"mode": "s20_t2v", "prompt": "y" * 151}, "prompt", "at most 150"),
         (
-            {"mode": "i2v_recamera_720p", "first_image_url": "http://127.0.0.1/a.jpg"},
+            {"mode": "i2v_recamera_720p", "first_image_url": "https://images.example.com/a.jpg"},
             "template_id",
             "camera movement",
         ),

@@ -45,6 +45,7 @@ def test_the_card_tells_the_upstreams_state_and_an_eta_it_learned(keyed, setting
     queued = status()
     assert (queued["upstream_note"], queued["submitted_at"]) == ("", None)
     assert queued["expected_seconds"] == 40  # nothing learned yet: the setting
+    assert queued["late_seconds"] is None  # and so nothing is "longer than usual" yet
     sent_at = timezone.now() - timedelta(seconds=5)
     Generation.objects.filter(pk=job.pk).update(
         status=Status.SUBMITTED, upstream_status="in_queue", submitted_at=sent_at
@@ -62,7 +63,7 @@ def test_the_card_tells_the_upstreams_state_and_an_eta_it_learned(keyed, setting
 
     # Once jobs of this kind have finished, the estimate is what they took.
     finished = timezone.now() - timedelta(seconds=1)
-    for took in (12, 13, 14, 15, 16):
+    for took in (12, 13, 14, 15, 16, 14, 13, 15, 14, 30):
         done = make_job(keyed.team)
         mark_ready(done)
         Generation.objects.filter(pk=done.pk).update(
@@ -73,7 +74,11 @@ def test_the_card_tells_the_upstreams_state_and_an_eta_it_learned(keyed, setting
     from django.core.cache import cache
 
     cache.clear()
-    assert 12 <= status()["expected_seconds"] <= 16
+    learned = status()
+    assert 12 <= learned["expected_seconds"] <= 16
+    assert 16 <= learned["late_seconds"] <= 30  # nine in ten took no longer
+    page = client.get(reverse("studio", args=["team-a"])).content.decode()
+    assert f'data-late="{learned["late_seconds"]}"' in page
     mark_ready(job)
     assert status()["expected_seconds"] is None and status()["upstream_note"] == ""
 
@@ -136,6 +141,8 @@ def test_retry_makes_a_new_job_with_the_same_inputs(keyed) -> None:
         default_storage.open(original.fitted.name) as b,
     ):
         assert a.read() == b.read()
+    page = keyed.client("member").get(reverse("job-detail", args=["team-a", retry.pk]))
+    assert '<dt data-testid="made-from">Retry of</dt>' in page.content.decode()
 
 
 def test_any_job_is_regenerated_in_one_click_with_a_new_take(keyed) -> None:
@@ -159,6 +166,8 @@ def test_any_job_is_regenerated_in_one_click_with_a_new_take(keyed) -> None:
     assert again.seed == -1 and again.seed_used != source.seed_used  # another take
     assert again.status == Status.QUEUED and again.cost_cny == source.cost_cny
     assert LedgerEntry.objects.filter(generation=again, kind=EntryKind.RESERVE).exists()
+    page = client.get(reverse("job-detail", args=["team-a", again.pk])).content.decode()
+    assert '<dt data-testid="made-from">Another take of</dt>' in page  # not "Retry of"
 
 
 def test_regenerating_keeps_a_chosen_seed_and_the_frames(keyed) -> None:

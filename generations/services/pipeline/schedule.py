@@ -28,10 +28,13 @@ DEFAULT_CACHE_SECONDS = 3
 
 @dataclass(frozen=True)
 class Expectation:
-    """How long jobs of a mode take: an early quartile and the median, in seconds."""
+    """How long jobs of a mode take, in seconds: the early quartile, the median, and the
+    time nine in ten finished within (`late`). Without a history there is no `late`:
+    nobody can say that a job takes longer than usual before anything is usual."""
 
     early: float
     median: float
+    late: float | None = None
 
 
 def _took(submitted: datetime, running: datetime | None, done: datetime) -> float:
@@ -59,13 +62,14 @@ def _learn(mode: str, seconds: int) -> Expectation | None:
     if len(durations) < MIN_SAMPLES:
         return None
     quartiles = statistics.quantiles(durations, n=4)
-    return Expectation(early=quartiles[0], median=quartiles[1])
+    deciles = statistics.quantiles(durations, n=10)
+    return Expectation(early=quartiles[0], median=quartiles[1], late=deciles[8])
 
 
 def expectation(mode: str, seconds: int) -> Expectation:
     """How long jobs of this mode and duration take; shared by every process through
     the cache (Redis when CACHE_URL is set)."""
-    key = f"poll:expect:{mode}:{seconds}"
+    key = f"poll:expect:v2:{mode}:{seconds}"  # v2: with `late`
     value = cache.get(key)
     if value is None:
         learned = _learn(mode, seconds)
