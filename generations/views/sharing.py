@@ -19,9 +19,10 @@ from generations import media
 from generations.access import TeamAccess, public_view, team_view
 from generations.errors import Refused
 from generations.forms.gallery import ShareForm
-from generations.models import Generation, Role, ShareLink, Status
+from generations.models import Generation, Role, ShareItem, ShareLink, Status
 from generations.services.jobs import chain_of
 from generations.services.sharing import create_share
+from generations.views.accounts import safe_next
 from generations.views.joined import joined_download
 
 
@@ -34,8 +35,16 @@ def share_list(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         .order_by("-created_at")
     )
     new_link = request.session.pop("new_share_url", None)
+    # A link to one video is shown by that video (poster and prompt), not by its id.
+    single = {
+        item.link_id: item.generation
+        for item in ShareItem.objects.filter(
+            link__in=[link for link in links if link.item_count == 1]  # type: ignore[attr-defined]
+        ).select_related("generation")
+    }
     for link in links:
         link.may_revoke = access.can_revoke(link)  # type: ignore[attr-defined]
+        link.single = single.get(link.pk)  # type: ignore[attr-defined]
     return render(
         request, "sharing/list.html", {"access": access, "links": links, "new_link": new_link}
     )
@@ -64,7 +73,9 @@ def share_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     request.session["new_share_url"] = request.build_absolute_uri(
         reverse("public-share", args=[link.key])
     )
-    return redirect("share-list", slug=access.team.slug)
+    # Shared from a job's page: the link is shown there, where the person is.
+    back = safe_next(request, "")
+    return redirect(back or reverse("share-list", args=[access.team.slug]))
 
 
 @require_POST
@@ -140,6 +151,9 @@ def public_media(request: HttpRequest, key: str, generation_id: int, kind: str) 
         return media.redirect_to(generation.poster.name or "")
     if kind == "video":
         return media.redirect_to(generation.video.name or "")
+    if kind == "download":
+        name = f"jimeng-{generation.pk}.mp4"
+        return media.redirect_to(generation.video.name or "", download_name=name)
     raise Http404("no such media")
 
 

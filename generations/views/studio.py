@@ -361,6 +361,7 @@ def job_detail(request: HttpRequest, access: TeamAccess, generation_id: int) -> 
         "tags_text": ", ".join(tag.name for tag in generation.tags.all()),
         "is_favourite": generation.favourite_of.filter(pk=int(request.user.pk or 0)).exists(),
         "failure": generation.failure_reason if generation.status == Status.FAILED else "",
+        "new_link": request.session.pop("new_share_url", None),
     }
     return render(request, "studio/job.html", context)
 

@@ -154,3 +154,46 @@ def test_share_key_comparison_is_constant_time(cast) -> None:
         assert ShareLink.find(link.public_id + "x" * len(link.secret)) is None
     assert compare.call_count == 2
     assert compare.call_args_list[0].args == (link.secret.encode(), link.secret.encode())
+
+
+def test_a_single_video_link_is_shown_by_its_video_and_downloads(keyed) -> None:
+    """In the list, a link to one video shows its poster and prompt (not a bare id); the
+    public page has the prompt as its heading and a Download button (an attachment)."""
+    kite = ready_job(keyed.team, prompt="A red kite over the dunes", user=keyed.member)
+    boat = ready_job(keyed.team, prompt="boat", user=keyed.member)
+    member = keyed.client("member")
+    path = _share(member, kite.pk)
+    _share(member, kite.pk, boat.pk, title="Album")
+    single, album = ShareLink.objects.order_by("pk")
+    page = member.get(reverse("share-list", args=["team-a"])).content.decode()
+    assert f'data-testid="share-poster-{single.pk}"' in page
+    assert f'data-testid="share-poster-{album.pk}"' not in page
+    assert ">A red kite over the dunes</a>" in page and ">Album</a>" in page
+    assert f">{single.public_id}</a>" not in page
+
+    public = Client().get(path).content.decode()
+    assert '<h1 data-testid="share-heading">A red kite over the dunes</h1>' in public
+    download = Client().get(f"{path}{kite.pk}/download")
+    assert download.status_code == 302
+    served = Client().get(download["Location"])
+    assert served["Content-Disposition"] == f'attachment; filename="jimeng-{kite.pk}.mp4"'
+    assert Client().get(f"{path}{boat.pk}/download").status_code == 404  # not on this link
+
+
+def test_sharing_from_a_job_shows_the_link_there(keyed) -> None:
+    job = ready_job(keyed.team, user=keyed.member)
+    member = keyed.client("member")
+    page = reverse("job-detail", args=["team-a", job.pk])
+    create = reverse("share-create", args=["team-a"])
+    answer = member.post(create, {"generations": [job.pk], "next": page})
+    assert answer.status_code == 302 and answer["Location"] == page
+    html = member.get(page).content.decode()
+    link = ShareLink.objects.get()
+    assert (
+        f'value="http://testserver/s/{link.key}/"' in html
+        and 'data-testid="copy-share-url"' in html
+    )
+    assert 'data-testid="shared"' not in member.get(page).content.decode()  # shown once
+    # Elsewhere than this site, `next` is ignored: the list of links, as before.
+    away = member.post(create, {"generations": [job.pk], "next": "https://evil.example/"})
+    assert away["Location"] == reverse("share-list", args=["team-a"])
