@@ -319,6 +319,12 @@ class Generation(models.Model):
         return bool(self.video_audio_codec)
 
     @property
+    def could_have_sound(self) -> bool:
+        """Its model makes sound when asked: only then is "silent" worth saying."""
+        mode = catalog.MODES.get(self.mode)
+        return bool(mode and mode.ark and mode.ark.audio)
+
+    @property
     def can_make_final(self) -> bool:
         """A ready Ark draft: its final video can be made from it."""
         mode = catalog.MODES.get(self.mode)

@@ -222,3 +222,19 @@ def test_a_failed_job_shows_it_was_not_charged_and_its_estimate_apart(keyed) -> 
     running = make_job(keyed.team)
     document = Api(token_for(keyed, "viewer")).get(f"/api/v1/generations/{running.pk}").json()
     assert (document["cost_cny"], document["charged_cny"]) == ("3.00", None)  # held, not charged
+
+
+def test_silent_is_said_only_of_a_model_that_could_have_made_sound(keyed) -> None:
+    from tests.cast import add_credential
+
+    add_credential(keyed.team, "http://127.0.0.1:9/sandbox/ark/api/v3", access_key="",
+                   secret="k", kind="ark", default=False, label="Ark")  # fmt: skip
+    jimeng = mark_ready(make_job(keyed.team, "t2v_720p"))
+    seedance = mark_ready(make_job(keyed.team, "seedance_1_5_pro"))
+    client = keyed.client("viewer")
+
+    def page(job) -> str:  # type: ignore[no-untyped-def]
+        return client.get(reverse("job-detail", args=["team-a", job.pk])).content.decode()
+
+    assert 'data-testid="silent"' not in page(jimeng)  # Jimeng 3.0 never makes sound
+    assert 'data-testid="silent"' in page(seedance)
