@@ -68,6 +68,11 @@ class CredentialForm(forms.ModelForm):  # type: ignore[type-arg]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.editing = self.instance.pk is not None
+        if "kind" in self.fields:
+            # One of the three, never "---------"; a new key starts as a Volcengine one.
+            self.fields["kind"].choices = CredentialKind.choices
+            if not self.editing and not self.initial.get("kind"):
+                self.initial["kind"] = CredentialKind.VOLCENGINE
         if self.editing:
             if "kind" in self.fields and self.lock_kind:
                 self.fields["kind"].disabled = True

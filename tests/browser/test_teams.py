@@ -51,7 +51,12 @@ def test_team_journey(emulator, page: Page, browser: Browser, artifacts, setting
 
     page.click("nav >> text=Keys")
     page.click("text=Add a key")
+    expect(page.locator("input[value=volcengine]")).to_be_checked()  # never "---------"
+    assert page.locator("input[name=kind]").count() == 3
+    page.check("input[value=ark]")
+    expect(page.locator("#id_access_key")).to_be_hidden()  # Ark keys are one Bearer key
     page.check("input[value=volcengine]")
+    expect(page.locator("#id_access_key")).to_be_visible()
     page.fill("#id_label", "Emulator key")
     page.fill("#id_endpoint", f"{base}/sandbox/volcengine/")
     page.fill("#id_access_key", SANDBOX_AK)
