@@ -238,3 +238,16 @@ def test_silent_is_said_only_of_a_model_that_could_have_made_sound(keyed) -> Non
 
     assert 'data-testid="silent"' not in page(jimeng)  # Jimeng 3.0 never makes sound
     assert 'data-testid="silent"' in page(seedance)
+
+
+def test_a_ready_jobs_page_does_not_repeat_it_under_the_player(keyed) -> None:
+    ready = mark_ready(make_job(keyed.team))
+    running = make_job(keyed.team)
+    client = keyed.client("viewer")
+
+    def page(job) -> str:  # type: ignore[no-untyped-def]
+        return client.get(reverse("job-detail", args=["team-a", job.pk])).content.decode()
+
+    assert page(ready).count('data-testid="player"') == 1
+    assert f'data-job="{ready.pk}"' not in page(ready)
+    assert f'data-job="{running.pk}"' in page(running)  # the live card, while it runs
