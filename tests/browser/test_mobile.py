@@ -174,6 +174,18 @@ def _overflow(page) -> dict[str, object]:  # type: ignore[no-untyped-def]
     )
 
 
+def _cut_step_labels(page, *, phone: bool) -> list[str]:  # type: ignore[no-untyped-def]
+    """A job card's step pills whose label does not fit ("Generat…"). On a phone only the
+    current step carries its label; the others are dots."""
+    return page.evaluate(
+        """(phone) => [...document.querySelectorAll('.steps li')]
+          .filter(li => !phone || li.classList.contains('current'))
+          .filter(li => li.scrollWidth > li.clientWidth + 1)
+          .map(li => li.textContent.trim())""",
+        phone,
+    )
+
+
 def _page_names() -> set[str]:
     """Every named address of the studio that is a page."""
     named = {
@@ -203,6 +215,9 @@ def test_every_page_fits_a_phone(live_server, browser: Browser, cast, artifacts)
                 page.screenshot(
                     path=str(shots / f"{visit.slug}-{viewport_name}.png"), full_page=True
                 )
+                cut = _cut_step_labels(page, phone=viewport_name == "mobile")
+                if cut:
+                    problems.append(f"{visit.slug} ({viewport_name}): step labels cut: {cut}")
                 if viewport_name == "desktop":
                     continue
                 for width in PHONE_WIDTHS:
