@@ -153,6 +153,7 @@ def _form_rules() -> dict[str, Any]:
             "private_url": str(PRIVATE_URL_MESSAGE),
             "url_scheme": _("Enter an http:// or https:// image address."),
             "blocked": _("Generate is off until this is fixed:"),
+            "to_generate": _("To generate:"),
             "limits": _(
                 "JPEG, PNG or WebP, at most %(limit)s MB; width ÷ height between %(low)s "
                 "and %(high)s."

@@ -75,6 +75,7 @@
   }
 
   // Everything the server would refuse that the page can know now, in its words.
+  // Each with `missing`: something not filled in yet (said calmly), not something wrong.
   function problems() {
     var m = mode();
     var found = [];
@@ -82,19 +83,22 @@
     var length = Array.from(prompt.value.trim()).length;
     var limit = Math.min(m.prompt_limit, rules.prompt_max);
     if (length > limit) {
-      found.push(fill(rules.messages.prompt_too_long, { length: length, mode: m.label, limit: limit }));
+      found.push({ text: fill(rules.messages.prompt_too_long, { length: length, mode: m.label, limit: limit }) });
     }
     if (m.prompt_required && length === 0) {
-      found.push(fill(rules.messages.prompt_required, { mode: m.label }));
+      found.push({ text: fill(rules.messages.prompt_required, { mode: m.label }), missing: true });
     }
     if (m.min_images > 0 && !hasFrame("first")) {
-      found.push(fill(rules.messages.images_missing, { mode: m.label, count: m.min_images }));
+      found.push({
+        text: fill(rules.messages.images_missing, { mode: m.label, count: m.min_images }),
+        missing: true
+      });
     }
     ["first", "last"].forEach(function (frame) {
       if (frame === "last" && m.max_images < 2) { return; }
-      if (m.max_images > 0 && fileProblems[frame]) { found.push(fileProblems[frame]); }
+      if (m.max_images > 0 && fileProblems[frame]) { found.push({ text: fileProblems[frame] }); }
       var problem = m.max_images > 0 ? urlProblem(frame + "_image_url") : null;
-      if (problem) { found.push(problem); }
+      if (problem) { found.push({ text: problem }); }
     });
     return found;
   }
@@ -172,11 +176,17 @@
       (lastEstimate && lastEstimate.fits === false);
     submit.disabled = Boolean(blocked);
     blockedBox.hidden = found.length === 0;
+    // Only things still to fill in: a quiet note. Anything the server would refuse: a warning.
+    var calm = found.every(function (problem) { return problem.missing; });
+    blockedBox.classList.toggle("warning", !calm);
+    blockedBox.classList.toggle("info", calm);
+    blockedBox.querySelector("[data-blocked-title]").textContent =
+      calm ? rules.messages.to_generate : rules.messages.blocked;
     var list = blockedBox.querySelector("ul");
     list.innerHTML = "";
-    found.forEach(function (text) {
+    found.forEach(function (problem) {
       var item = document.createElement("li");
-      item.textContent = text;
+      item.textContent = problem.text;
       list.appendChild(item);
     });
   }

@@ -47,7 +47,13 @@ def _server_says(page: Page, text: str) -> None:
 
 def test_a_long_paste_is_not_cut_and_generate_waits(signed_in: Page) -> None:
     page = signed_in
+    # Nothing typed yet: Generate waits, and says so calmly (nothing is wrong).
+    blocked = page.locator("[data-testid=blocked]")
+    expect(blocked).to_contain_text("To generate:")
+    expect(blocked).to_have_class("message info")
     page.fill("#id_prompt", "a" * 2001)
+    expect(blocked).to_contain_text("Generate is off until this is fixed:")
+    expect(blocked).to_have_class("message warning")
     assert page.eval_on_selector("#id_prompt", "e => e.value.length") == 2001
     words = "The prompt has 2001 characters; Text to video · 720P takes at most 800."
     _blocked_by(page, words)
