@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 
 
-def set_choices(form: forms.Form, name: str, choices: Any) -> None:
+def set_choices(form: forms.BaseForm, name: str, choices: Any) -> None:
     field = form.fields[name]
     assert isinstance(field, forms.ChoiceField)
     field.choices = choices

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from generations.forms import set_choices
 from generations.jimeng.addresses import AddressRefused, has_dot_segment
 from generations.jimeng.client import DEFAULT_ARK_URL, DEFAULT_ENDPOINT
 from generations.models import Credential, CredentialKind, address_rules, allowed_hosts_text
@@ -70,7 +71,7 @@ class CredentialForm(forms.ModelForm):  # type: ignore[type-arg]
         self.editing = self.instance.pk is not None
         if "kind" in self.fields:
             # One of the three, never "---------"; a new key starts as a Volcengine one.
-            self.fields["kind"].choices = CredentialKind.choices
+            set_choices(self, "kind", CredentialKind.choices)
             if not self.editing and not self.initial.get("kind"):
                 self.initial["kind"] = CredentialKind.VOLCENGINE
         if self.editing:
