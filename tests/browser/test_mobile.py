@@ -186,6 +186,33 @@ def _cut_step_labels(page, *, phone: bool) -> list[str]:  # type: ignore[no-unty
     )
 
 
+def _small_targets(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Controls smaller than 24×24 CSS px (WCAG 2.2, 2.5.8), but for links inside a
+    sentence, which the criterion leaves out."""
+    return page.evaluate(
+        """() => {
+          const controls = 'a, button, input, select, textarea, summary, [role=button]';
+          const inSentence = (el) => {
+            const parent = el.parentElement;
+            return el.tagName === 'A' && getComputedStyle(el).display === 'inline'
+              && parent && /^(P|LI|SPAN|TD|DD)$/.test(parent.tagName)
+              && parent.textContent.trim().length > el.textContent.trim().length + 10;
+          };
+          const small = [];
+          for (const el of document.querySelectorAll(controls)) {
+            const box = el.getBoundingClientRect();
+            if (el.type === 'hidden' || !box.width || !box.height) continue;
+            if (getComputedStyle(el).visibility === 'hidden' || inSentence(el)) continue;
+            if (box.width >= 24 && box.height >= 24) continue;
+            const name = (el.textContent || el.name || el.type || '').trim().slice(0, 15);
+            const size = `${Math.round(box.width)}×${Math.round(box.height)}`;
+            small.push(`${el.tagName.toLowerCase()}.${el.className}[${name}] ${size}`);
+          }
+          return small;
+        }"""
+    )
+
+
 def _page_names() -> set[str]:
     """Every named address of the studio that is a page."""
     named = {
@@ -218,6 +245,9 @@ def test_every_page_fits_a_phone(live_server, browser: Browser, cast, artifacts)
                 cut = _cut_step_labels(page, phone=viewport_name == "mobile")
                 if cut:
                     problems.append(f"{visit.slug} ({viewport_name}): step labels cut: {cut}")
+                small = _small_targets(page)
+                if small:
+                    problems.append(f"{visit.slug} ({viewport_name}): small targets: {small}")
                 if viewport_name == "desktop":
                     continue
                 for width in PHONE_WIDTHS:
