@@ -1,4 +1,5 @@
-// Behaviour shared by every page: confirmations, select-on-focus, closing menus.
+// Behaviour shared by every page: confirmations, select-on-focus, closing menus, copy
+// buttons, tables that read as cards on phones.
 (function () {
   "use strict";
   document.addEventListener("submit", function (event) {
@@ -27,6 +28,18 @@
       source.select();
       if (document.execCommand("copy")) { done(); }
     }
+  });
+  // On a phone a table's rows are cards: each cell carries its column's name.
+  document.querySelectorAll("table").forEach(function (table) {
+    var names = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {
+      return th.textContent.trim();
+    });
+    if (!names.length) { return; }
+    table.querySelectorAll("tbody tr").forEach(function (row) {
+      Array.prototype.forEach.call(row.children, function (cell, index) {
+        if (!cell.hasAttribute("data-label")) { cell.setAttribute("data-label", names[index] || ""); }
+      });
+    });
   });
   document.addEventListener("focusin", function (event) {
     if (event.target.matches("[data-select-on-focus]")) {

@@ -213,6 +213,20 @@ def _small_targets(page) -> list[str]:  # type: ignore[no-untyped-def]
     )
 
 
+def _actions_out_of_view(page) -> list[str]:  # type: ignore[no-untyped-def]
+    """Buttons, links and fields in a table that lie outside the window sideways: cut off,
+    or reachable only by scrolling a table nobody knows scrolls."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll(
+              'table a, table button, table input:not([type=hidden]), table select')]
+          .filter(el => {
+            const box = el.getBoundingClientRect();
+            return box.width && (box.right > window.innerWidth + 1 || box.left < -1);
+          })
+          .map(el => (el.textContent || el.name || '').trim().slice(0, 20))"""
+    )
+
+
 def _page_names() -> set[str]:
     """Every named address of the studio that is a page."""
     named = {
@@ -255,6 +269,9 @@ def test_every_page_fits_a_phone(live_server, browser: Browser, cast, artifacts)
                     found = _overflow(page)
                     if found["scroll"] > found["width"]:
                         problems.append(f"{visit.slug} at {width}px: {found}")
+                    hidden = _actions_out_of_view(page)
+                    if hidden:
+                        problems.append(f"{visit.slug} at {width}px: out of view: {hidden}")
                 page.set_viewport_size(PHONE)
             context.close()
     assert problems == [], "\n".join(problems)
