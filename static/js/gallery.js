@@ -37,3 +37,10 @@
   });
   refresh();
 })();
+
+// The filters fold away on a phone only: on a wide screen they are always open.
+(function () {
+  "use strict";
+  var fold = document.querySelector("[data-filters-fold]");
+  if (fold && window.matchMedia("(min-width: 701px)").matches) { fold.open = true; }
+})();

@@ -214,11 +214,12 @@ def _small_targets(page) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def _actions_out_of_view(page) -> list[str]:  # type: ignore[no-untyped-def]
-    """Buttons, links and fields in a table that lie outside the window sideways: cut off,
-    or reachable only by scrolling a table nobody knows scrolls."""
+    """Buttons, links and fields in a table, and the navigation's items, that lie outside
+    the window sideways: cut off, or reachable only by scrolling something nobody knows
+    scrolls."""
     return page.evaluate(
         """() => [...document.querySelectorAll(
-              'table a, table button, table input:not([type=hidden]), table select')]
+              'table a, table button, table input:not([type=hidden]), table select, nav a')]
           .filter(el => {
             const box = el.getBoundingClientRect();
             return box.width && (box.right > window.innerWidth + 1 || box.left < -1);
@@ -290,3 +291,23 @@ def test_request_parameters_are_shown_whole(live_server, browser: Browser, cast)
     assert sizes[0] <= sizes[1] and sizes[2] <= sizes[3], sizes
     assert '"seed": 42' in params.inner_text()
     context.close()
+
+
+def test_the_gallery_filters_fold_behind_a_button_on_a_phone(
+    live_server, browser: Browser, cast
+) -> None:
+    add_credential(cast.team)
+    mark_ready(make_job(cast.team, user=cast.member))
+    for viewport, folded in ((PHONE, True), (DESKTOP, False)):
+        context = _context(browser, live_server.url, "member", viewport)
+        page = context.new_page()
+        page.goto(reverse("gallery", args=[cast.team.slug]))
+        filters = page.locator("[data-testid=filters]")
+        assert filters.is_visible() is not folded
+        if folded:
+            page.click("[data-testid=filters-toggle]")
+            assert filters.is_visible()
+            page.select_option("#id_status", "ready")
+            page.click("[data-testid=filters] button[type=submit]")
+            assert filters.is_visible()  # a filter on: shown, so one sees what is filtered
+        context.close()
