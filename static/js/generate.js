@@ -373,4 +373,10 @@
   preview("first");
   preview("last");
   applyMode();
+  // Just submitted (the form came back with `keep`): on a phone the recent jobs are far
+  // below the form, so the new job is brought into view.
+  if (/[?&]keep=1\b/.test(window.location.search) && window.matchMedia("(max-width: 700px)").matches) {
+    var newest = document.querySelector("[data-job]");
+    if (newest) { newest.scrollIntoView({ block: "center" }); }
+  }
 })();

@@ -133,3 +133,14 @@ def test_a_draft_is_480p_and_nothing_else_can_be_chosen(signed_in: Page) -> None
     assert job.draft and job.resolution == "480p"
     page.uncheck("#id_draft")
     assert not page.eval_on_selector("#id_resolution option[value='720p']", "o => o.disabled")
+
+
+def test_after_submit_on_a_phone_the_new_job_is_in_view(signed_in: Page) -> None:
+    page = signed_in
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.fill("#id_prompt", "a kite over the lake")
+    page.click("[data-submit]")
+    expect(page.locator(".message.success")).to_contain_text("queued")
+    job = Generation.objects.get()
+    card = page.locator(f'[data-job="{job.pk}"]')
+    expect(card).to_be_in_viewport()
