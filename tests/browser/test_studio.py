@@ -77,7 +77,7 @@ def test_studio_journey(
     _wait_until_playing(page, video)
 
     page.select_option("#id_mode", "t2v_720p")
-    page.click("text=Filter")
+    page.click("[data-testid=filters] button[type=submit]")
     expect(tiles).to_have_count(1)
     expect(page.locator("[data-testid=totals]")).to_contain_text("1 video")
     page.screenshot(path=str(artifacts / "gallery-page.png"), full_page=True)
