@@ -29,7 +29,17 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.report import Table
 
-BENCHMARKS = ("polling", "callbacks", "tracker", "gallery", "upload", "web", "api", "exports")
+BENCHMARKS = (
+    "polling",
+    "callbacks",
+    "tracker",
+    "gallery",
+    "upload",
+    "web",
+    "api",
+    "exports",
+    "firstload",
+)
 README = Path(__file__).resolve().parent / "README.md"
 STACKS = {"sqlite": "SQLite + django-q2 ORM broker", "pg": "PostgreSQL + Redis"}
 
