@@ -179,6 +179,7 @@ def audit(stack: Stack) -> list[tuple[str, bool, str]]:
         EntryKind,
         Generation,
         GenerationImage,
+        JoinedVideo,
         LedgerEntry,
         Status,
     )
@@ -243,6 +244,8 @@ def audit(stack: Stack) -> list[tuple[str, bool, str]]:
         referenced |= {job.video.name, job.poster.name, job.last_frame.name} - {""}
     for image in GenerationImage.objects.all():
         referenced |= {image.original.name, image.fitted.name}
+    # Chains joined into one MP4 are media too (docs/joining.md).
+    referenced |= set(JoinedVideo.objects.exclude(file="").values_list("file", flat=True))
     stored = _all_files(default_storage)
     orphans = sorted(stored - referenced)
     # A ready job has its video and poster; its last frame only once it was extended
