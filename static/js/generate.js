@@ -372,6 +372,15 @@
   });
   preview("first");
   preview("last");
+  // Frames kept from an earlier job: shown, and removable (then new ones are needed).
+  var forget = form.querySelector("[data-forget-reused]");
+  if (forget) {
+    forget.addEventListener("click", function () {
+      field("reuse_images_from").value = "";
+      form.querySelector("[data-reused-frames]").remove();
+      refreshSubmit();
+    });
+  }
   applyMode();
   // Just submitted (the form came back with `keep`): on a phone the recent jobs are far
   // below the form, so the new job is brought into view.

@@ -144,3 +144,26 @@ def test_after_submit_on_a_phone_the_new_job_is_in_view(signed_in: Page) -> None
     job = Generation.objects.get()
     card = page.locator(f'[data-job="{job.pk}"]')
     expect(card).to_be_in_viewport()
+
+
+def test_frames_kept_from_a_submit_show_and_can_be_removed(signed_in: Page, tmp_path) -> None:
+    page = signed_in
+    page.select_option("#id_mode", "i2v_first_720p")
+    page.fill("#id_prompt", "the boat sails")
+    frame = tmp_path / "frame.jpg"
+    frame.write_bytes(images.solid(1280, 720))
+    page.set_input_files("#id_first_image", str(frame))
+    page.click("[data-submit]")
+    expect(page.locator(".message.success")).to_contain_text("queued")
+    kept = page.locator("[data-testid=reused-frames]")
+    thumbnail = kept.locator("img")
+    expect(thumbnail).to_have_count(1)  # a picture of the frame, not "No file chosen"
+    thumbnail.scroll_into_view_if_needed()  # it loads lazily
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+    )
+    expect(page.locator("[data-submit]")).to_be_enabled()
+    page.click("[data-testid=forget-reused]")
+    expect(kept).to_have_count(0)
+    assert page.input_value("input[name=reuse_images_from]") == ""
+    _blocked_by(page, "needs 1 image(s): add the first frame.")
