@@ -9,6 +9,7 @@ requests so players can seek.
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import Iterator
@@ -167,3 +168,15 @@ def serve(request: HttpRequest, name: str, *, download_name: str | None = None) 
     if disposition:
         response["Content-Disposition"] = disposition
     return response
+
+
+def delete_files(*names: str | None) -> None:
+    """Remove stored files; one that cannot be removed is logged, not raised (the rows
+    that named it are gone or hidden already, and storage may be a network service)."""
+    for name in names:
+        if not name:
+            continue
+        try:
+            default_storage.delete(name)
+        except OSError:
+            logging.getLogger(__name__).warning("could not delete %s", name)

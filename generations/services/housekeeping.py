@@ -4,21 +4,18 @@ what it cost."""
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from generations import media
 from generations.errors import Refused
 from generations.models import TERMINAL, Generation, ShareItem, Tag
 from generations.services import gallery_totals, joining
 from generations.services.queue import once_committed
-
-log = logging.getLogger(__name__)
 
 MAX_TAGS = 10
 TAG_LENGTH = 40
@@ -74,12 +71,4 @@ def delete(generation: Generation) -> None:
         names = [locked.video.name, locked.poster.name, locked.last_frame.name]
         for image in locked.images.all():
             names += [image.original.name, image.fitted.name]
-    once_committed(lambda: _remove_files([name for name in names if name]))
-
-
-def _remove_files(names: list[str]) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            log.warning("could not delete %s", name)
+    once_committed(lambda: media.delete_files(*names))

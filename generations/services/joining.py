@@ -21,6 +21,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from generations import media
 from generations.errors import Refused
 from generations.jimeng.join import join
 from generations.jimeng.probe import NotAVideo
@@ -115,7 +116,7 @@ def build(joined_id: int) -> None:
         finished_at=timezone.now(),
     )
     if not updated:  # a part was deleted meanwhile: the file must not outlive it
-        _remove(joined.file.name or "")
+        media.delete_files(joined.file.name or "")
 
 
 def forget_with(generation: Generation) -> None:
@@ -125,12 +126,4 @@ def forget_with(generation: Generation) -> None:
     names = [name for name in joined.values_list("file", flat=True) if name]
     joined.delete()
     if names:
-        once_committed(lambda: _remove(*names))
-
-
-def _remove(*names: str) -> None:
-    for name in names:
-        try:
-            default_storage.delete(name)
-        except OSError:
-            log.warning("could not delete %s", name)
+        once_committed(lambda: media.delete_files(*names))

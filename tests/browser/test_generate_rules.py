@@ -57,7 +57,8 @@ def test_a_long_paste_is_not_cut_and_generate_waits(signed_in: Page) -> None:
     assert page.eval_on_selector("#id_prompt", "e => e.value.length") == 2001
     words = "The prompt has 2001 characters; Text to video · 720P takes at most 800."
     _blocked_by(page, words)
-    _server_says(page, "at most")  # the form's field limit (2,000) speaks first here
+    # Past 2,000 the form's own field limit speaks first; the page said the mode's.
+    _server_says(page, "The prompt has 2001 characters; at most 2000 are taken.")
     page.fill("#id_prompt", "a" * 801)
     _blocked_by(page, "The prompt has 801 characters; Text to video · 720P takes at most 800.")
     _server_says(page, "The prompt has 801 characters; Text to video · 720P takes at most 800.")
@@ -110,10 +111,14 @@ def test_a_private_image_address_is_refused_before_it_becomes_a_job(signed_in: P
     for address in (
         "http://localhost:8000/a.jpg",
         "http://[::1]/a.jpg",
+        "http://100.64.0.1/a.png",
+        "http://172.31.255.1/a.png",
         "http://192.168.0.9/a.png",
     ):
         page.fill("#id_first_image_url", address)
         _blocked_by(page, words)
+    page.fill("#id_first_image_url", "http://172.32.0.1/boat.jpg")  # just past 172.16/12
+    expect(page.locator("[data-submit]")).to_be_enabled()
     page.fill("#id_first_image_url", "https://images.example.com/boat.jpg")
     expect(page.locator("[data-submit]")).to_be_enabled()
 

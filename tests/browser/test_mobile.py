@@ -53,8 +53,6 @@ NOT_PAGES = {
     "ledger-csv",
     "share-zip",
     "public-share-zip",
-    "job-chain-mp4",  # a download (its waiting page is tests/web/test_chain_download.py's)
-    "public-chain-mp4",
     "job-media",
     "share-create",
     "share-revoke",
@@ -104,6 +102,13 @@ def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
     link = create_share(
         team=cast.team, user=cast.owner, generation_ids=[ready.pk], title="Phone", expires_at=None
     )
+    chain_link = create_share(
+        team=cast.team,
+        user=cast.owner,
+        generation_ids=[ready.pk, follow.pk],
+        title="Chain",
+        expires_at=None,
+    )
     owner = cast.team.memberships.get(user=cast.owner)
     _invitation, token = invite(actor=owner, role="member", email="")
     prompts.save_template(
@@ -127,6 +132,8 @@ def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
         Visit("job-detail", reverse("job-detail", args=[slug, ready.pk]), "owner"),
         Visit("job-detail", reverse("job-detail", args=[slug, failed.pk]), "owner", "job-failed"),
         Visit("job-chain", reverse("job-chain", args=[slug, follow.pk]), "owner"),
+        # The page that waits while a chain is joined into one MP4 (the first visit).
+        Visit("job-chain-mp4", reverse("job-chain-mp4", args=[slug, follow.pk]), "owner"),
         Visit("gallery", reverse("gallery", kwargs=team), "owner"),
         Visit("prompt-templates", reverse("prompt-templates", kwargs=team), "owner"),
         Visit("share-list", reverse("share-list", kwargs=team), "owner"),
@@ -144,6 +151,11 @@ def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
         Visit("invitation-accept", reverse("invitation-accept", args=[token]), "anonymous"),
         Visit("public-share", reverse("public-share", args=[link.key]), "anonymous"),
         Visit("public-share", reverse("public-share", args=["gone"]), "anonymous", "share-gone"),
+        Visit(
+            "public-chain-mp4",
+            reverse("public-chain-mp4", args=[chain_link.key, ready.pk]),
+            "anonymous",
+        ),
     ]
 
 
