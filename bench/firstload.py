@@ -41,7 +41,7 @@ class _Resources(HTMLParser):
             self.eager.append(found["poster"])
 
 
-def _posters(stack: Stack, team, count: int) -> None:  # type: ignore[no-untyped-def]
+def _posters(team, count: int) -> None:  # type: ignore[no-untyped-def]
     """Real JPEG posters (960×540, as the archive step cuts them) for the newest jobs."""
     from django.core.files.base import ContentFile
     from django.core.files.storage import default_storage
@@ -85,7 +85,7 @@ def run(pg: bool) -> Table:
     stack = Stack("firstload", pg=pg)
     user, team = stack.production_site("127.0.0.1")
     _seed(team, user, 0, GENERATIONS)
-    _posters(stack, team, 30)
+    _posters(team, 30)
     _, base = stack.start_gunicorn(1)
     session = sign_in(base, "bench", BENCH_PASSWORD)
     table = Table(

@@ -36,7 +36,12 @@
     });
   }
 
-  var PRIVATE_V4 = [[0, 8], [10, 8], [100.64, 10], [127, 8], [169.254, 16], [172.16, 12], [192.168, 16]];
+  // The IPv4 networks no outside service can reach (as the server's is_public says).
+  var PRIVATE_V4 = ["0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+    "172.16.0.0/12", "192.168.0.0/16"];
+  function ipv4Number(text) {
+    return text.split(".").reduce(function (sum, part) { return sum * 256 + Number(part); }, 0);
+  }
   function isPrivateHost(host) {
     host = host.replace(/^\[|\]$/g, "").toLowerCase();
     if (host === "localhost" || /\.localhost$/.test(host)) { return true; }
@@ -45,11 +50,10 @@
     }
     var parts = host.split(".");
     if (parts.length !== 4 || !parts.every(function (p) { return /^\d{1,3}$/.test(p); })) { return false; }
-    var value = parts.reduce(function (sum, p) { return sum * 256 + Number(p); }, 0);
-    return PRIVATE_V4.some(function (net) {
-      var base = String(net[0]).split(".").concat(["0", "0", "0"]).slice(0, 4)
-        .reduce(function (sum, p) { return sum * 256 + Number(p); }, 0);
-      var size = Math.pow(2, 32 - net[1]);
+    var value = ipv4Number(host);
+    return PRIVATE_V4.some(function (network) {
+      var base = ipv4Number(network.split("/")[0]);
+      var size = Math.pow(2, 32 - Number(network.split("/")[1]));
       return value >= base && value < base + size;
     });
   }
