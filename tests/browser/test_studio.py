@@ -24,7 +24,9 @@ def test_studio_journey(
     start_worker,
     tmp_path,
 ) -> None:
-    settings.SANDBOX_GENERATION_SECONDS = 3
+    # Long enough that the page, polling every 2 s, sees the job generating even when
+    # the other test worker keeps both cores busy (it once saw only Submitted, Ready).
+    settings.SANDBOX_GENERATION_SECONDS = 6
     add_credential(cast.team, emulator.volcengine_url)
     worker = start_worker()
     base = live_server.url
