@@ -150,10 +150,16 @@ def reserve(*, team: Team, generation: Generation, user: Any) -> LedgerEntry:
     The team row is locked for the rest of the caller's transaction (PostgreSQL); on
     SQLite the transaction began with BEGIN IMMEDIATE, so writers are serialised.
     Either way two reservations can never both see the same room.
+
+    The lock is FOR NO KEY UPDATE: it excludes other reservations but not the key-share
+    lock PostgreSQL takes on the team when another transaction commits a row that
+    points at it (a job's end writes a ledger entry and a notification). FOR UPDATE
+    would block those commits, and a job ending while holding its gallery total, which
+    this transaction updates next, deadlocked with it (docs/architecture.md, Locks).
     """
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("reserve() must run inside a transaction")
-    locked = Team.objects.select_for_update().get(pk=team.pk)
+    locked = Team.objects.select_for_update(no_key=True).get(pk=team.pk)
     period = month_start()
     usage = locked.usage(period)
     if locked.is_suspended or not usage.allows(generation.cost_cny, generation.seconds):

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from generations.models import GalleryTotal, Generation, Status
 from generations.services import gallery_totals, pipeline
+from generations.services.pipeline import ending
 from tests.cast import add_credential
 from tests.pipeline import FAST_PIPELINE, drive, make_job
 
@@ -94,3 +98,45 @@ def test_gallery_uses_live_counting_for_prompt_search(cast) -> None:
     page = cast.client("viewer").get("/t/team-a/gallery/", {"q": "kite"})
     assert page.context["totals"]["count"] == 1
     assert cast.client("viewer").get("/t/team-a/gallery/").context["totals"]["count"] == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_jobs_created_and_ended_together_never_deadlock(cast) -> None:
+    """A job's creation locks the team row, then its gallery total. A job's end holds
+    that total when it commits, and PostgreSQL then checks its rows' foreign keys with a
+    key-share lock on the team: the team lock must not conflict with it, or the two wait
+    on each other ("deadlock detected", seen on CI; docs/architecture.md, Locks)."""
+    add_credential(cast.team)
+    cast.team.quota_cny = None
+    cast.team.save()
+    made: list[int] = []
+    ended: set[int] = set()
+    errors: list[BaseException] = []
+    until = time.monotonic() + 6
+
+    def create() -> None:
+        while time.monotonic() < until and not errors:
+            made.append(make_job(cast.team, user=cast.member).pk)
+
+    def end() -> None:
+        while time.monotonic() < until and not errors:
+            for pk in [pk for pk in made if pk not in ended]:
+                ending.fail(Generation.objects.get(pk=pk), "upstream", "ended by the test")
+                ended.add(pk)
+
+    def run(work) -> None:  # type: ignore[no-untyped-def]
+        try:
+            work()
+        except BaseException as error:
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(work,)) for work in (create, create, end, end)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors, errors
+    assert len(made) > 10 and ended  # they did overlap
+    assert gallery_totals.totals(cast.team) == _live(cast.team)

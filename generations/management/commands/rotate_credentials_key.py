@@ -22,7 +22,8 @@ class Command(BaseCommand):
         count = 0
         try:
             with transaction.atomic():
-                for credential in Credential.objects.select_for_update().order_by("pk"):
+                # NO KEY: jobs created meanwhile (their key-share lock on the credential) go on
+                for credential in Credential.objects.select_for_update(no_key=True).order_by("pk"):
                     if credential.access_key_encrypted:
                         credential.access_key_encrypted = crypto.rotate(
                             credential.access_key_encrypted
