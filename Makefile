@@ -20,8 +20,16 @@ $(VENV)/.installed-dev: pyproject.toml $(VENV)/.installed
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
 
+# The browser's libraries from npm (package-lock.json pins them): htmx is served from
+# static/vendor/; axe-core (a dev dependency) is read by the browser tests.
+node_modules/.installed: package.json package-lock.json
+	@tools/ensure-system-packages --only npm
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p static/vendor && cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	@touch $@
+
 # The install step alone: virtualenv, runtime dependencies, compiled translations.
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.installed
 	@$(PY) manage.py compilemessages --ignore '.venv/*' --verbosity 0 \
 		|| echo "warning: msgfmt (Debian's gettext) is missing; the UI falls back to English"
 

@@ -79,7 +79,9 @@ def keyed(cast: Cast) -> Cast:
     return cast
 
 
-def post_generate(client: Any, team: str = "team-a", **fields: Any) -> Any:
+def post_generate(
+    client: Any, team: str = "team-a", *, headers: dict[str, str] | None = None, **fields: Any
+) -> Any:
     """Submit the generate form: a valid text-to-video job, changed by `fields`."""
     from django.urls import reverse
 
@@ -91,7 +93,7 @@ def post_generate(client: Any, team: str = "team-a", **fields: Any) -> Any:
         "seed": "-1",
         **fields,
     }
-    return client.post(reverse("studio", args=[team]), data)
+    return client.post(reverse("studio", args=[team]), data, headers=headers)
 
 
 @pytest.fixture

@@ -5,7 +5,10 @@ a batch, and the gallery can show them together."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable
+from typing import Any
 
+from django.db import transaction
 from django.db.models import TextChoices
 from django.utils.translation import gettext_lazy as _
 
@@ -53,3 +56,47 @@ def expand(
     return [
         dataclasses.replace(request, seed=(request.seed + n) % (SEED_MAX + 1)) for n in range(count)
     ]
+
+
+@dataclasses.dataclass
+class Group:
+    """Jobs shown together: the takes of one submit, or one job alone. `kept` is the take
+    the member kept (their one favourite among them), `others` the rest."""
+
+    batch: str
+    jobs: list[Any]
+
+    @property
+    def kept(self) -> Any:
+        favourites = [job for job in self.jobs if getattr(job, "is_favourite", None)]
+        return favourites[0] if len(self.jobs) > 1 and len(favourites) == 1 else None
+
+    @property
+    def others(self) -> list[Any]:
+        kept = self.kept
+        return [job for job in self.jobs if job is not kept]
+
+
+def grouped(jobs: Iterable[Any]) -> list[Group]:
+    """`jobs` in their order, the takes of one submit together where they follow each
+    other (they are made in one transaction, so a page lists them side by side unless
+    it ends between them)."""
+    groups: list[Group] = []
+    for job in jobs:
+        if job.batch and groups and groups[-1].batch == job.batch:
+            groups[-1].jobs.append(job)
+        else:
+            groups.append(Group(job.batch, [job]))
+    return groups
+
+
+def keep(generation: Any, user: Any) -> None:
+    """Keep one take: it becomes the member's favourite, and the other takes of its
+    submit stop being theirs (so the take kept is the one shown; the others fold away)."""
+    from generations.models import Generation
+
+    with transaction.atomic():
+        if generation.batch:
+            siblings = Generation.objects.filter(team_id=generation.team_id, batch=generation.batch)
+            user.favourite_generations.remove(*siblings.exclude(pk=generation.pk))
+        generation.favourite_of.add(user)

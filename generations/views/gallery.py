@@ -21,6 +21,7 @@ from generations.forms.gallery import GalleryFilterForm
 from generations.models import Generation, Role, Status
 from generations.services import gallery_totals, housekeeping
 from generations.views.accounts import safe_next
+from generations.views.fragments import fragment, wants_fragment
 
 PAGE_SIZE = 24
 
@@ -83,7 +84,14 @@ def _job(access: TeamAccess, generation_id: int) -> Generation:
 def job_favourite(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
     """Each member's own favourites (viewers too: it changes nothing of the team's)."""
     generation = _job(access, generation_id)
-    housekeeping.toggle_favourite(generation, request.user)
+    kept = housekeeping.toggle_favourite(generation, request.user)
+    if wants_fragment(request):
+        look = "button" if request.POST.get("look") == "button" else "star"
+        return fragment(
+            request,
+            "studio/_favourite.html",
+            {"access": access, "job": generation, "is_favourite": kept, "look": look},
+        )
     return redirect(
         safe_next(request, reverse("job-detail", args=[access.team.slug, generation.pk]))
     )

@@ -14,6 +14,7 @@ from generations.errors import Refused
 from generations.labels import mode_label
 from generations.models import PromptTemplate, Role
 from generations.services import prompts
+from generations.views.fragments import fragment, messages_only, wants_fragment
 
 
 @team_view(Role.VIEWER)
@@ -43,8 +44,14 @@ def template_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         )
     except Refused as refusal:
         messages.error(request, str(refusal))
+        if wants_fragment(request):
+            return messages_only(request)  # the form and its name stay as typed
     else:
         messages.success(request, _("Saved the template “%(name)s”.") % {"name": template.name})
+        if wants_fragment(request):  # the team's list, with the new one; the form stays
+            templates = PromptTemplate.objects.filter(team=access.team)
+            context = {"access": access, "prompt_templates": templates}
+            return fragment(request, "studio/_templates_select.html", context)
     return redirect(reverse("studio", args=[access.team.slug]))
 
 

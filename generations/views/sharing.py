@@ -23,6 +23,7 @@ from generations.models import Generation, Role, ShareItem, ShareLink, Status
 from generations.services.jobs import chain_of
 from generations.services.sharing import create_share
 from generations.views.accounts import safe_next
+from generations.views.fragments import fragment, messages_only, wants_fragment
 from generations.views.joined import joined_download
 
 
@@ -57,6 +58,8 @@ def share_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     if not form.is_valid():
         errors = form.errors.get("generations") or [_("Choose at least one video to share.")]
         messages.error(request, str(errors[0]))
+        if wants_fragment(request):
+            return messages_only(request)
         return redirect("gallery", slug=access.team.slug)
     days = form.cleaned_data["expires_in_days"]
     try:
@@ -69,10 +72,16 @@ def share_create(request: HttpRequest, access: TeamAccess) -> HttpResponse:
         )
     except Refused as refusal:
         messages.error(request, str(refusal))
+        if wants_fragment(request):
+            return messages_only(request)
         return redirect("gallery", slug=access.team.slug)
-    request.session["new_share_url"] = request.build_absolute_uri(
-        reverse("public-share", args=[link.key])
-    )
+    url = request.build_absolute_uri(reverse("public-share", args=[link.key]))
+    if wants_fragment(request):  # shared from a card: the link shows in it
+        ids = form.cleaned_data["generations"]
+        suffix = f"-{ids[0]}" if len(ids) == 1 else ""
+        context = {"access": access, "new_link": url, "suffix": suffix}
+        return fragment(request, "sharing/_shared.html", context)
+    request.session["new_share_url"] = url
     # Shared from a job's page: the link is shown there, where the person is.
     back = safe_next(request, "")
     return redirect(back or reverse("share-list", args=[access.team.slug]))

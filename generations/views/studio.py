@@ -41,6 +41,7 @@ from generations.services.jobs import (
     start_variants_from_form,
 )
 from generations.views.accounts import safe_next
+from generations.views.fragments import fragment, messages_only, wants_fragment
 from generations.views.joined import joined_download
 from generations.views.progress import progress
 
@@ -248,24 +249,45 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
                     }
                 # Removed by the page once the (last) job finishes.
                 messages.success(request, text, extra_tags=f"job-{made[-1].pk}")
+                if wants_fragment(request):  # the new cards join the feed; the form stays
+                    return _feed_fragment(request, access, [job.pk for job in made])
                 # The form comes back as it was, its frames taken from the job.
                 url = reverse("studio", args=[access.team.slug])
                 return redirect(f"{url}?from={generation.pk}&keep=1")
         _hold_frames(form, access, user_id, request.POST)
         status = 400
+        if wants_fragment(request):  # the form again, with its reasons, where it was
+            context = _page_context(request, access, form, user_id)
+            return fragment(
+                request, "studio/_form.html", context, retarget="#generate-form", reswap="outerHTML"
+            )
     else:
         form = GenerateForm(
             initial=_initial(access, request.GET.dict()), team=access.team, modes=modes
         )
         status = 200
-    jobs = Generation.objects.for_team(access.team).select_related("created_by")[:RECENT_JOBS]
+    context = _page_context(request, access, form, user_id)
+    context["feed"] = takes.grouped(_with_facts(access, user_id)[:RECENT_JOBS])
+    return render(request, "studio/generate.html", context, status=status if form.errors else 200)
+
+
+def _with_facts(access: TeamAccess, user_id: int) -> Any:
+    return (
+        Generation.objects.for_team(access.team)
+        .with_tile_facts(user_id)
+        .select_related("created_by", "team")
+    )
+
+
+def _page_context(
+    request: HttpRequest, access: TeamAccess, form: GenerateForm, user_id: int
+) -> dict[str, Any]:
     budget, budget_left_cny = ledger.budget_left(access.team, user_id)
-    context = {
+    return {
         "access": access,
         "form": form,
-        "modes": _mode_table(modes),
+        "modes": _mode_table(list(form.modes.values())),
         "form_rules": _form_rules(),
-        "jobs": jobs,
         "reused": Generation.objects.for_team(access.team)
         .filter(pk=form["reuse_images_from"].value() or 0)
         .first(),
@@ -283,7 +305,14 @@ def studio(request: HttpRequest, access: TeamAccess) -> HttpResponse:
             if frame.position < 2
         ],
     }
-    return render(request, "studio/generate.html", context, status=status if form.errors else 200)
+
+
+def _feed_fragment(request: HttpRequest, access: TeamAccess, ids: list[int]) -> HttpResponse:
+    """New jobs, as cards for the top of the workspace's feed."""
+    user_id = int(request.user.pk or 0)
+    jobs = _with_facts(access, user_id).filter(pk__in=ids)
+    context = {"access": access, "feed": takes.grouped(jobs), "in_feed": True, "new": True}
+    return fragment(request, "studio/_feed.html", context)
 
 
 @team_view(Role.VIEWER)
@@ -382,6 +411,8 @@ def job_cancel(request: HttpRequest, access: TeamAccess, generation_id: int) -> 
             request,
             _("Job #%(id)s is already being made and cannot be cancelled.") % {"id": generation.pk},
         )
+    if wants_fragment(request):  # the card again, as it is now
+        return _card(request, access, generation.pk, in_feed=request.POST.get("in_feed") == "1")
     return redirect(
         safe_next(request, reverse("job-detail", args=[access.team.slug, generation.pk]))
     )
@@ -397,6 +428,8 @@ def _again(
         )
     except Refused as refusal:
         messages.error(request, str(refusal))
+        if wants_fragment(request):
+            return messages_only(request)
         return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
     if another_take:
         text = _("Job #%(id)s queued: another take of #%(source)s.")
@@ -405,7 +438,44 @@ def _again(
     messages.success(
         request, text % {"id": again.pk, "source": generation.pk}, extra_tags=f"job-{again.pk}"
     )
+    if wants_fragment(request):
+        return _feed_fragment(request, access, [again.pk])
     return redirect(safe_next(request, reverse("job-detail", args=[access.team.slug, again.pk])))
+
+
+def _card(
+    request: HttpRequest, access: TeamAccess, generation_id: int, *, in_feed: bool
+) -> HttpResponse:
+    user_id = int(request.user.pk or 0)
+    job = get_object_or_404(_with_facts(access, user_id), pk=generation_id)
+    variant = in_feed and request.GET.get("variant") == "1" and job.variants > 1
+    context = {"access": access, "job": job, "in_feed": in_feed, "variant": variant}
+    return fragment(request, "studio/_job.html", context)
+
+
+@team_view(Role.VIEWER)
+def job_card(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    """A job's card in the workspace's feed, as it is now (the page swaps it in when the
+    job ends: the player and its actions replace the steps)."""
+    return _card(request, access, generation_id, in_feed=True)
+
+
+@require_POST
+@team_view(Role.VIEWER)
+def job_keep(request: HttpRequest, access: TeamAccess, generation_id: int) -> HttpResponse:
+    """Keep one take of a submit: the member's favourite; the others fold away."""
+    generation = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
+    takes.keep(generation, request.user)
+    messages.success(request, _("Kept job #%(id)s.") % {"id": generation.pk})
+    if wants_fragment(request):
+        jobs = _with_facts(access, int(request.user.pk or 0))
+        if generation.batch:
+            jobs = jobs.filter(batch=generation.batch)
+        else:
+            jobs = jobs.filter(pk=generation.pk)
+        context = {"access": access, "feed": takes.grouped(jobs), "in_feed": True}
+        return fragment(request, "studio/_feed.html", context)
+    return redirect(safe_next(request, reverse("studio", args=[access.team.slug])))
 
 
 @require_POST
@@ -414,6 +484,8 @@ def job_retry(request: HttpRequest, access: TeamAccess, generation_id: int) -> H
     generation = get_object_or_404(Generation.objects.for_team(access.team), pk=generation_id)
     if generation.status not in (Status.FAILED, Status.CANCELLED):
         messages.error(request, _("Only failed or cancelled jobs can be retried."))
+        if wants_fragment(request):
+            return messages_only(request)
         return redirect("job-detail", slug=access.team.slug, generation_id=generation.pk)
     return _again(request, access, generation, another_take=False)
 

@@ -82,6 +82,11 @@
     }
     var cancel = card.querySelector("[data-cancel]");
     if (cancel) { cancel.hidden = !job.can_cancel; }
+    // In the workspace an ended job's card comes back whole: the player and its actions.
+    if (job.terminal && card.dataset.cardUrl && window.htmx) {
+      window.htmx.ajax("GET", card.dataset.cardUrl, { target: card, swap: "outerHTML" });
+      return;
+    }
     if (job.status === "ready" && !wasReady && job.poster_url) {
       var slot = card.querySelector("[data-poster-slot]");
       if (slot) {
@@ -104,7 +109,8 @@
 
   function poll() {
     var active = cards().filter(function (card) { return !card.dataset.terminal; });
-    if (!active.length) { return; }
+    // Nothing running: look again later (a submit in place adds cards without a reload).
+    if (!active.length) { setTimeout(poll, POLL_MS); return; }
     var ids = active.map(function (card) { return card.dataset.job; }).join(",");
     fetch(statusUrl + "?ids=" + ids, { credentials: "same-origin", headers: { "Accept": "application/json" } })
       .then(function (response) { return response.ok ? response.json() : { jobs: [] }; })
@@ -113,7 +119,11 @@
       .then(function () { setTimeout(poll, POLL_MS); });
   }
 
-  cards().forEach(function (card) { paintSteps(card, card.dataset.status, stepOf(card.dataset.status)); });
+  function paintAll() {
+    cards().forEach(function (card) { paintSteps(card, card.dataset.status, stepOf(card.dataset.status)); });
+  }
+  paintAll();
+  document.addEventListener("htmx:load", paintAll);  // cards that joined the feed
   tick();
   setInterval(tick, 1000);
   setTimeout(poll, POLL_MS);

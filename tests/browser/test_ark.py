@@ -57,6 +57,7 @@ def test_ark_journey(
     page.select_option("#id_duration", "4")
     page.select_option("#id_resolution", "480p")
     page.click("[data-submit]")
+    expect(page.locator("[data-job]")).to_have_count(2)  # joined the feed, in place
     expect(page.locator("[data-job]").first.locator("[data-status-label]")).to_have_text(
         "Ready", timeout=60_000
     )

@@ -160,6 +160,13 @@ def test_frames_kept_from_a_submit_show_and_can_be_removed(signed_in: Page, tmp_
     page.set_input_files("#id_first_image", str(frame))
     page.click("[data-submit]")
     expect(page.locator(".message.success")).to_contain_text("queued")
+    # Submitted in place: the form still holds the file and shows it.
+    assert page.eval_on_selector("#id_first_image", "input => input.files.length") == 1
+    expect(page.locator("[data-frame=first] img[data-preview]")).to_be_visible()
+    expect(page.locator("[data-submit]")).to_be_enabled()
+    # Reuse settings (from the job page) brings the frames back as pictures of them.
+    job = Generation.objects.get()
+    page.goto(page.url.split("?")[0] + f"?from={job.pk}")
     kept = page.locator("[data-testid=reused-frames]")
     thumbnail = kept.locator("img")
     expect(thumbnail).to_have_count(1)  # a picture of the frame, not "No file chosen"

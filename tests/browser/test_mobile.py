@@ -44,6 +44,8 @@ NOT_PAGES = {
     "job-regenerate",
     "notification-email",
     "job-favourite",
+    "job-keep",
+    "job-card",  # a part of the generate page, swapped in by it
     "job-tags",
     "job-delete",
     "prompt-template-create",

@@ -39,6 +39,8 @@ def test_studio_journey(
     page.fill("#id_password", PASSWORD)
     page.click("form button[type=submit]")
     expect(page.locator("#generate-form")).to_be_visible()
+    # From here on the page must not reload: submits and statuses change it in place.
+    page.evaluate("window.__samePage = true")
 
     page.fill("#id_prompt", "一只纸船漂过河流 a paper boat drifting down a river")
     page.select_option("#id_aspect_ratio", "16:9")
@@ -55,8 +57,6 @@ def test_studio_journey(
     page.click("[data-submit]")
     expect(page.locator(".message.success")).to_contain_text("queued")
 
-    # From here on the page must not reload: the statuses change in place.
-    page.evaluate("window.__samePage = true")
     cards = page.locator("[data-job]")
     expect(cards).to_have_count(2)
     seen = _watch_status(page, cards.nth(0).locator("[data-status-label]"))
@@ -67,7 +67,18 @@ def test_studio_journey(
     expect(cards.nth(1).locator("[data-status-label]")).to_have_text("Ready", timeout=60_000)
     assert page.evaluate("window.__samePage") is True
 
-    expect(cards.nth(0).locator("img[data-poster]")).to_be_visible()
+    # Ready videos play where they were made, large enough to judge (at least 480 px).
+    player = cards.nth(0).locator("video.feed-player")
+    expect(player).to_be_visible()
+    box = player.bounding_box()
+    assert box is not None and box["width"] >= 480, box
+    for action in ("Download", "Regenerate", "Extend", "Share"):
+        expect(
+            cards.nth(0)
+            .get_by_role("link", name=action)
+            .or_(cards.nth(0).get_by_role("button", name=action))
+        ).to_be_visible()
+    assert page.evaluate("window.__samePage") is True
     page.screenshot(path=str(artifacts / "generate-page.png"), full_page=True)
 
     page.click("nav >> text=Gallery")
