@@ -20,6 +20,7 @@ from generations.errors import Refused
 from generations.forms.gallery import GalleryFilterForm
 from generations.models import Generation, Role, Status
 from generations.services import gallery_totals, housekeeping
+from generations.services import variants as takes
 from generations.views.accounts import safe_next
 from generations.views.fragments import fragment, wants_fragment
 
@@ -61,10 +62,19 @@ def gallery(request: HttpRequest, access: TeamAccess) -> HttpResponse:
     page = paginator.get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
+    # The takes of one submit share a tile (the one kept, or the newest, with the others
+    # small beside it), unless the page lists one submit's takes on purpose.
+    listing_one_submit = form.is_valid() and form.cleaned_data.get("batch")
+    groups = (
+        [takes.Group("", [job]) for job in page]
+        if listing_one_submit
+        else takes.grouped(page.object_list)
+    )
     context = {
         "access": access,
         "form": form,
         "page": page,
+        "groups": groups,
         "totals": {
             "count": totals["count"],
             "seconds": totals["seconds"] or 0,

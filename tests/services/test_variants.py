@@ -4,6 +4,7 @@ ratios), reserved all or none, estimated together, and grouped in the gallery.""
 from __future__ import annotations
 
 import io
+import re
 from decimal import Decimal
 
 import pytest
@@ -102,12 +103,34 @@ def test_the_gallery_groups_the_variants_of_a_submit(keyed) -> None:
         mark_ready(job)
     client = keyed.client("viewer")
     page = client.get(reverse("gallery", args=["team-a"])).content.decode()
-    assert f'data-testid="variants-{first.pk}"' in page and "one of 2 variants" in page
+    # One tile for the submit: its newest take large, the other small in its strip.
+    assert re.findall(r'data-job-tile="(\d+)"', page) == [str(alone.pk), str(second.pk)]
+    assert f'data-testid="variants-{second.pk}"' in page and "2 takes of one prompt" in page
+    strip = page[page.index(f'data-testid="takes-{second.pk}"') :]
+    assert f'data-take="{first.pk}"' in strip[: strip.index("</ul>")]
     assert f'data-testid="variants-{alone.pk}"' not in page
+    # The submit's own list shows every take as a tile of its own.
     grouped = client.get(reverse("gallery", args=["team-a"]), {"batch": first.batch})
     text = grouped.content.decode()
     assert f'data-job-tile="{first.pk}"' in text and f'data-job-tile="{second.pk}"' in text
     assert f'data-job-tile="{alone.pk}"' not in text and "2 videos" in text
+    assert "one of 2 variants" in text and "data-take=" not in text
+
+
+def test_the_take_kept_leads_its_tile_for_whoever_kept_it(keyed) -> None:
+    post_generate(keyed.client("member"), prompt="take", variants="3")
+    first, second, third = (mark_ready(job) for job in Generation.objects.order_by("pk"))
+    member = keyed.client("member")
+    gallery = reverse("gallery", args=["team-a"])
+    answer = member.post(reverse("job-keep", args=["team-a", first.pk]), {"next": gallery})
+    assert answer.status_code == 302 and answer["Location"] == gallery
+    page = member.get(gallery).content.decode()
+    assert re.findall(r'data-job-tile="(\d+)"', page) == [str(first.pk)]
+    assert re.findall(r'data-take="(\d+)"', page) == [str(third.pk), str(second.pk)]
+    assert 'class="badge ok">kept<' in page
+    # Another member has kept nothing: the newest leads for them.
+    other = keyed.client("viewer").get(gallery).content.decode()
+    assert re.findall(r'data-job-tile="(\d+)"', other) == [str(third.pk)]
 
 
 def test_how_to_vary_is_asked_only_for_several_videos(keyed) -> None:
