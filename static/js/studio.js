@@ -29,6 +29,22 @@
       if (document.execCommand("copy")) { done(); }
     }
   });
+  // A poster with `data-play` (the gallery's tiles, the workspace's feed) becomes its
+  // video, playing, when clicked: no video is fetched before someone asks for it.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-play]");
+    if (!button) { return; }
+    var video = document.createElement("video");
+    video.src = button.dataset.play;
+    video.controls = true;
+    video.autoplay = true;
+    video.playsInline = true;
+    video.preload = "auto";
+    video.className = button.dataset.playClass || "tile-video";
+    video.setAttribute("data-testid", button.dataset.playTestid || "tile-video");
+    button.replaceWith(video);
+    video.focus();
+  });
   // On a phone a table's rows are cards: each cell carries its column's name.
   document.querySelectorAll("table").forEach(function (table) {
     var names = Array.prototype.map.call(table.querySelectorAll("thead th"), function (th) {

@@ -68,10 +68,12 @@ def test_studio_journey(
     assert page.evaluate("window.__samePage") is True
 
     # Ready videos play where they were made, large enough to judge (at least 480 px).
+    cards.nth(0).locator("[data-play]").click()
     player = cards.nth(0).locator("video.feed-player")
     expect(player).to_be_visible()
     box = player.bounding_box()
     assert box is not None and box["width"] >= 480, box
+    _wait_until_playing(page, player)
     for action in ("Download", "Regenerate", "Extend", "Share"):
         expect(
             cards.nth(0)

@@ -34,8 +34,9 @@ def test_a_ready_job_plays_in_the_feed_with_its_actions(keyed) -> None:
     page = _studio(keyed.client("member"))
     card = page[page.index(f'data-job="{job.pk}"') :]
     card = card[: card.index("</article>")]
-    assert f'data-testid="feed-player-{job.pk}"' in card
-    assert reverse("job-media", args=["team-a", job.pk, "video"]) in card
+    # Its poster, loaded lazily; the video only when asked to play.
+    assert f'data-testid="feed-play-{job.pk}"' in card and 'loading="lazy"' in card
+    assert f'data-play="{reverse("job-media", args=["team-a", job.pk, "video"])}"' in card
     for action in (
         f'data-testid="feed-download-{job.pk}"',
         "data-regenerate",
@@ -171,8 +172,8 @@ def test_an_ended_jobs_card_comes_back_whole_for_the_feed(keyed) -> None:
     job = make_job(keyed.team)
     url = reverse("job-card", args=["team-a", job.pk])
     running = keyed.client("viewer").get(url).content.decode()
-    assert "data-steps" in running and "feed-player" not in running
+    assert "data-steps" in running and "feed-play" not in running
     pipeline.cancel(job)
     ready = mark_ready(make_job(keyed.team))
     html = keyed.client("viewer").get(reverse("job-card", args=["team-a", ready.pk])).content
-    assert f'data-testid="feed-player-{ready.pk}"'.encode() in html
+    assert f'data-testid="feed-play-{ready.pk}"'.encode() in html
