@@ -72,9 +72,14 @@ class Group:
         return favourites[0] if len(self.jobs) > 1 and len(favourites) == 1 else None
 
     @property
+    def lead(self) -> Any:
+        """The take shown large: the one kept, else the newest."""
+        return self.kept or self.jobs[0]
+
+    @property
     def others(self) -> list[Any]:
-        kept = self.kept
-        return [job for job in self.jobs if job is not kept]
+        lead = self.lead
+        return [job for job in self.jobs if job is not lead]
 
 
 def grouped(jobs: Iterable[Any]) -> list[Group]:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import template
+from django.middleware.csrf import get_token
+from django.urls import reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
 from generations.models import Generation
@@ -25,3 +28,39 @@ def secs(value: Any) -> str:
     if value is None or value == "":
         return ""
     return str(_("%(n)s s") % {"n": value})
+
+
+@register.simple_tag(takes_context=True)
+def favourite_form(context: Any, job: Generation, is_favourite: bool, look: str = "star") -> str:
+    """A member's star for one job: posted in place with htmx, else posted and back.
+
+    A tag rather than an included template: the gallery draws one on each of its tiles,
+    and an include per tile cost more than the rest of the tile (bench/gallery.py)."""
+    request = context["request"]
+    url = reverse("job-favourite", args=[context["access"].team.slug, job.pk])
+    word = _("Favourite")
+    star = "★" if is_favourite else "☆"
+    if look == "button":
+        classes, testid = "button secondary", "favourite"
+        label = format_html("{} {}", star, word)
+    else:
+        classes, testid = "link favourite", f"favourite-{job.pk}"
+        label = format_html('{}<span class="visually-hidden">{}</span>', star, word)
+    return format_html(
+        '<form method="post" action="{url}" class="inline-form favourite-form" hx-post="{url}"'
+        ' hx-target="this" hx-swap="outerHTML"><input type="hidden" name="csrfmiddlewaretoken"'
+        ' value="{token}"><input type="hidden" name="next" value="{back}">'
+        '<input type="hidden" name="look" value="{look}"><button type="submit" class="{classes}'
+        '{on}" data-testid="{testid}" aria-pressed="{pressed}" title="{word}">{label}</button>'
+        "</form>",
+        url=url,
+        token=get_token(request),
+        back=request.get_full_path(),
+        look="button" if look == "button" else "star",
+        classes=classes,
+        on=" on" if is_favourite else "",
+        testid=testid,
+        pressed="true" if is_favourite else "false",
+        word=word,
+        label=label,
+    )
