@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from django import template
 from django.middleware.csrf import get_token
-from django.urls import reverse
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
@@ -37,7 +38,7 @@ def favourite_form(context: Any, job: Generation, is_favourite: bool, look: str 
     A tag rather than an included template: the gallery draws one on each of its tiles,
     and an include per tile cost more than the rest of the tile (bench/gallery.py)."""
     request = context["request"]
-    url = reverse("job-favourite", args=[context["access"].team.slug, job.pk])
+    url = job_url(context, "job-favourite", job)
     word = _("Favourite")
     star = "★" if is_favourite else "☆"
     if look == "button":
@@ -64,3 +65,27 @@ def favourite_form(context: Any, job: Generation, is_favourite: bool, look: str 
         word=word,
         label=label,
     )
+
+
+# reverse() costs about 0.15 ms, and a gallery page of 24 tiles or the workspace's 12
+# cards asked for more than a hundred job URLs: a fifth of the page's time. A job's URLs
+# differ only in its id, so each is reversed once with a marker id and filled in.
+_MARKER = 7_364_019_285
+
+
+@lru_cache(maxsize=512)
+def _url_around_id(name: str, args: tuple[str, ...], urlconf: Any, prefix: str) -> tuple[str, str]:
+    url = reverse(name, args=[args[0], _MARKER, *args[1:]], urlconf=urlconf)
+    before, marker, after = url.partition(str(_MARKER))
+    if not marker or str(_MARKER) in after:
+        raise ValueError(url)
+    return before, after
+
+
+@register.simple_tag(takes_context=True)
+def job_url(context: Any, name: str, job: Generation, *rest: str) -> str:
+    """`{% job_url 'job-media' job 'poster' %}`: reverse(name, args=[slug, job.pk, *rest]),
+    the slug the page's team's."""
+    slug = context["access"].team.slug
+    before, after = _url_around_id(name, (slug, *rest), get_urlconf(), get_script_prefix())
+    return f"{before}{job.pk}{after}"
