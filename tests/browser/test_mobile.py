@@ -5,6 +5,7 @@ tests/artifacts/pages/, for a look before a release."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.urls import URLPattern, reverse
@@ -161,8 +162,10 @@ def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
     ]
 
 
-def _context(browser: Browser, base: str, who: str, viewport: dict[str, int]) -> BrowserContext:
-    context = browser.new_context(viewport=viewport, base_url=base)  # type: ignore[arg-type]
+def _context(
+    browser: Browser, base: str, who: str, viewport: dict[str, int], **options: Any
+) -> BrowserContext:
+    context = browser.new_context(viewport=viewport, base_url=base, **options)  # type: ignore[arg-type]
     if who != "anonymous":
         page = context.new_page()
         page.goto("/accounts/login/")

@@ -41,7 +41,8 @@ def test_a_member_downloads_a_chain_as_one_mp4(keyed, tmp_path) -> None:
     waiting = viewer.get(url)
     assert waiting.status_code == 202 and waiting["Cache-Control"] == "no-store"
     html = waiting.content.decode()
-    assert '<meta http-equiv="refresh" content="2">' in html
+    assert 'data-reload-after="2"' in html and "js/reload.js" in html
+    assert "http-equiv" not in html  # no meta refresh (axe: a page that moves on by itself)
     assert "Joining the videos into one file" in html
     run_queued(joining.build)
 
@@ -64,7 +65,8 @@ def test_a_failed_join_offers_to_try_again(keyed) -> None:
     run_queued(joining.build)
     failed = member.get(url)
     assert failed.status_code == 200 and 'data-state="failed"' in failed.content.decode()
-    assert 'href="?again=1"' in failed.content.decode() and "refresh" not in failed.content.decode()
+    assert 'href="?again=1"' in failed.content.decode()
+    assert "data-reload-after" not in failed.content.decode()
     assert member.get(url, {"again": "1"}).status_code == 202
 
 
