@@ -81,7 +81,8 @@ api = NinjaAPI(
     title="Jimeng Studio API",
     version="1",
     description="Generate, track and share videos with your team's keys and quota. "
-    "Authenticate with a personal access token: `Authorization: Bearer jst_…`.",
+    "Authenticate with a personal access token: `Authorization: Bearer jst_…` "
+    "(your team's API page makes one).\n\n[← Back to Jimeng Studio](/)",
     auth=TokenAuth(),
     parser=StrictJson(),
     urls_namespace="api-1",

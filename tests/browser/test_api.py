@@ -77,3 +77,7 @@ def test_the_api_docs_render_under_the_csp(live_server, page: Page, artifacts) -
     assert page.get_by_text("/api/v1/generations", exact=True).count() > 0
     page.screenshot(path=str(artifacts / "api-docs.png"), full_page=True)
     assert not problems, problems
+    # A way back to the studio from the docs.
+    back = page.get_by_role("link", name="← Back to Jimeng Studio")
+    expect(back).to_be_visible()
+    assert back.get_attribute("href") == "/"

@@ -205,7 +205,7 @@ def _cut_step_labels(page, *, phone: bool) -> list[str]:  # type: ignore[no-unty
 
 def _small_targets(page) -> list[str]:  # type: ignore[no-untyped-def]
     """Controls smaller than 24×24 CSS px (WCAG 2.2, 2.5.8), but for links inside a
-    sentence, which the criterion leaves out."""
+    sentence, which the criterion leaves out; primary actions smaller than 44×44."""
     return page.evaluate(
         """() => {
           const controls = 'a, button, input, select, textarea, summary, [role=button]';
@@ -220,7 +220,9 @@ def _small_targets(page) -> list[str]:  # type: ignore[no-untyped-def]
             const box = el.getBoundingClientRect();
             if (el.type === 'hidden' || !box.width || !box.height) continue;
             if (getComputedStyle(el).visibility === 'hidden' || inSentence(el)) continue;
-            if (box.width >= 24 && box.height >= 24) continue;
+            // A primary action (a full-size button) at least 44 × 44, anything else 24 × 24.
+            const least = el.matches('.button:not(.small)') ? 44 : 24;
+            if (box.width >= least && box.height >= least) continue;
             const name = (el.textContent || el.name || el.type || '').trim().slice(0, 15);
             const size = `${Math.round(box.width)}×${Math.round(box.height)}`;
             small.push(`${el.tagName.toLowerCase()}.${el.className}[${name}] ${size}`);
