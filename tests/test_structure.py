@@ -105,3 +105,15 @@ def test_the_apps_root_keeps_only_what_django_expects_and_what_everything_uses()
     at_root = {path.stem for path in PACKAGE.glob("*.py")}
     assert at_root == ROOT_MODULES, f"move the others under services/: {at_root - ROOT_MODULES}"
     assert len(at_root) <= 12
+
+
+def test_template_comments_close_on_their_line() -> None:
+    """Django's `{# … #}` is a comment on one line only: one that goes on to the next
+    line is printed on the page as text (a feed card once said so to every visitor)."""
+    open_comments = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "templates").rglob("*.html"))
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if line.count("{#") > line.count("#}")
+    ]
+    assert open_comments == []

@@ -11,6 +11,7 @@ from generations import media
 from generations.errors import Refused
 from generations.models import Generation, JoinState
 from generations.services.joining import joined_video
+from generations.views.fragments import fragment, wants_fragment
 
 # How often the waiting page asks again (seconds).
 REFRESH_SECONDS = 2
@@ -25,6 +26,8 @@ def joined_download(
     try:
         joined = joined_video(parts, again=request.GET.get("again") == "1")
     except Refused as refused:
+        if wants_fragment(request):
+            return fragment(request, "studio/_joining.html", {"problem": str(refused)})
         context: dict[str, object] = {
             "base": base,
             "back": back,
@@ -32,6 +35,11 @@ def joined_download(
             "parts": parts,
         }
         return render(request, "studio/joining.html", context, status=409)
+    if wants_fragment(request):  # asked from a card: its state there, asking again itself
+        context = {"joined": joined, "parts": parts, "url": request.path}
+        response = fragment(request, "studio/_joining.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
     if joined.state == JoinState.READY:
         name = f"jimeng-chain-{parts[0].pk}-{parts[-1].pk}.mp4"
         return media.redirect_to(joined.file.name or "", download_name=name)

@@ -33,6 +33,7 @@ from generations.models import Generation, ImageRole, Price, PromptTemplate, Rol
 from generations.services import held_frames, ledger, notifications, pipeline, prompts
 from generations.services import variants as takes
 from generations.services.estimates import PriceProblems, offer
+from generations.services.frames import last_frame_of
 from generations.services.jobs import (
     available_modes,
     chain_of,
@@ -550,6 +551,11 @@ def job_media(
             return media.redirect_to(generation.poster.name or "")
         download = f"jimeng-{generation.pk}.mp4" if kind == "download" else None
         return media.redirect_to(generation.video.name or "", download_name=download)
+    if kind == "last-frame":  # what Extend starts from (cut from the video when first asked)
+        name = last_frame_of(generation) if generation.status == Status.READY else ""
+        if not name:
+            raise Http404("no last frame")
+        return media.redirect_to(name)
     role, _sep, which = kind.partition("-")
     image = generation.images.filter(
         position=ImageRole.FIRST if role == "first" else ImageRole.LAST

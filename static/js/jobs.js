@@ -83,8 +83,13 @@
     var cancel = card.querySelector("[data-cancel]");
     if (cancel) { cancel.hidden = !job.can_cancel; }
     // In the workspace an ended job's card comes back whole: the player and its actions.
+    // Each card is its own request's source: htmx drops a request from an element that
+    // already has one in flight, and takes the page's body when no source is given (three
+    // takes ending in one poll then swapped one card of three).
     if (job.terminal && card.dataset.cardUrl && window.htmx) {
-      window.htmx.ajax("GET", card.dataset.cardUrl, { target: card, swap: "outerHTML" });
+      var retry = function () { if (card.isConnected) { card.dataset.terminal = ""; } };
+      window.htmx.ajax("GET", card.dataset.cardUrl, { source: card, target: card, swap: "outerHTML" })
+        .then(retry, retry);  // not swapped (a dropped request, an error): the next poll asks again
       return;
     }
     if (job.status === "ready" && !wasReady && job.poster_url) {

@@ -12,6 +12,7 @@ from generations.models import JoinedVideo
 from generations.services import joining
 from generations.services.sharing import create_share
 from tests.chains import make_chain
+from tests.pipeline import make_job
 from tests.queue import run_queued
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -123,3 +124,45 @@ def test_a_share_never_joins_in_a_part_that_is_not_on_it(keyed) -> None:
         url = reverse("public-chain-mp4", args=[key, part.pk])
         assert Client().get(url).status_code == 404
     assert not JoinedVideo.objects.exists()
+
+
+def test_a_card_asks_for_the_chain_in_place_until_it_can_download(keyed, tmp_path) -> None:
+    """From the workspace's feed (htmx): the state in the card, asking again by itself
+    while a worker joins, then a download link; the page never leaves."""
+    parts = make_chain(keyed.team, {"frames": 24}, {"frames": 24})
+    member = keyed.client("member")
+    studio = member.get(reverse("studio", args=["team-a"])).content.decode()
+    assert f'data-testid="feed-chain-mp4-{parts[1].pk}"' in studio
+    url = reverse("job-chain-mp4", args=["team-a", parts[1].pk])
+    htmx = {"HX-Request": "true"}
+    waiting = member.get(url, headers=htmx)
+    html = waiting.content.decode()
+    assert waiting.status_code == 200 and waiting["Cache-Control"] == "no-store"
+    assert 'data-state="building"' in html and f'hx-get="{url}"' in html
+    assert 'hx-trigger="load delay:2s"' in html and "<html" not in html
+    run_queued(joining.build)
+    ready = member.get(url, headers=htmx).content.decode()
+    assert 'data-state="ready"' in ready and "hx-trigger" not in ready
+    assert f'href="{url}" download' in ready and "(2 parts)" in ready
+    disposition, info = _download(member, url, tmp_path)
+    assert disposition.startswith("attachment") and info.frames == 48  # type: ignore[attr-defined]
+
+
+def test_extend_shows_the_frame_it_starts_from(keyed) -> None:
+    (part,) = make_chain(keyed.team, {"frames": 24})
+    member = keyed.client("member")
+    page = member.get(reverse("studio", args=["team-a"]), {"extend": part.pk}).content.decode()
+    frame_url = reverse("job-media", args=["team-a", part.pk, "last-frame"])
+    assert f'src="{frame_url}"' in page and 'data-testid="extending-frame"' in page
+    answer = member.get(frame_url)
+    assert answer.status_code == 302
+    image = member.get(answer["Location"])
+    assert (
+        image.status_code == 200 and b"".join(image.streaming_content)[:8] == b"\x89PNG\r\n\x1a\n"
+    )
+    # A job with no video has no last frame to show.
+    queued = make_job(keyed.team)
+    assert (
+        member.get(reverse("job-media", args=["team-a", queued.pk, "last-frame"])).status_code
+        == 404
+    )
