@@ -38,6 +38,40 @@ LABELS: dict[str, Promise] = {
 }
 
 
+# A camera job's movement and strength, as the generate form offers them.
+CAMERA_DESCRIPTIONS = {
+    "hitchcock_dolly_in": gettext_lazy(
+        "Hitchcock zoom in: the subject stays, the background rushes away"
+    ),
+    "hitchcock_dolly_out": gettext_lazy(
+        "Hitchcock zoom out: the subject stays, the background closes in"
+    ),
+    "robo_arm": gettext_lazy("Robotic arm: a smooth, swooping mechanical move"),
+    "dynamic_orbit": gettext_lazy("Dynamic orbit: circle the subject with energy"),
+    "central_orbit": gettext_lazy("Central orbit: a steady circle around the centre"),
+    "crane_push": gettext_lazy("Crane push: rise and move in"),
+    "quick_pull_back": gettext_lazy("Quick pull back: pull away fast to reveal the scene"),
+    "counterclockwise_swivel": gettext_lazy("Counter-clockwise swivel"),
+    "clockwise_swivel": gettext_lazy("Clockwise swivel"),
+    "handheld": gettext_lazy("Handheld: natural, slightly shaky"),
+    "rapid_push_pull": gettext_lazy("Rapid push-pull: in and out quickly"),
+}
+
+
+STRENGTH_LABELS = {
+    "weak": gettext_lazy("Weak"),
+    "medium": gettext_lazy("Medium"),
+    "strong": gettext_lazy("Strong"),
+}
+
+
+def camera_label(template_id: str, strength: str) -> str:
+    """A camera job's movement and strength in words ("Robotic arm: … · Strong"); the
+    codes only for ones we do not know."""
+    movement = CAMERA_DESCRIPTIONS.get(template_id, template_id)
+    return f"{movement} · {STRENGTH_LABELS.get(strength, strength)}" if strength else str(movement)
+
+
 def mode_label(name: str) -> str:
     """The mode's name for people; a mode the catalog no longer knows keeps its code."""
     label = LABELS.get(name)

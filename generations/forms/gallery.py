@@ -12,7 +12,11 @@ from django.utils.translation import gettext_lazy as _
 from generations.forms import set_choices
 from generations.forms.values import parse_ids
 from generations.jimeng import catalog
+from generations.labels import mode_label
 from generations.models import Generation, GenerationQuerySet, Membership, Status, Tag, Team
+
+# Steps inside sending a job upstream, that the gallery's filter counts as Submitted.
+SENDING = (Status.SUBMITTING, Status.CHECKING)
 
 # Days the filters take: a year 1 or 9999 overflowed turning into times (a 500).
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2999, 12, 31)
@@ -51,9 +55,11 @@ class GalleryFilterForm(forms.Form):
         set_choices(self, "tag", [("", _("Any")), *tags])
         if user_id is None:
             del self.fields["favourites"]
-        modes = [(m.name, m.label) for m in catalog.MODES.values()]
+        modes = [(name, mode_label(name)) for name in catalog.MODES]
         set_choices(self, "mode", [("", _("All modes")), *modes])
-        set_choices(self, "status", [("", _("All")), *Status.choices])
+        # The states a person tells apart: "Submitted" stands for the two steps of sending.
+        shown = [(s.value, s.label) for s in Status if s not in SENDING]
+        set_choices(self, "status", [("", _("All")), *shown])
         members = (
             Membership.objects.filter(team=team).select_related("user").order_by("user__username")
         )
@@ -78,7 +84,9 @@ class GalleryFilterForm(forms.Form):
             jobs = jobs.filter(prompt__icontains=data["q"])
         if data["mode"]:
             jobs = jobs.filter(mode=data["mode"])
-        if data["status"]:
+        if data["status"] == Status.SUBMITTED:
+            jobs = jobs.filter(status__in=(*SENDING, Status.SUBMITTED))
+        elif data["status"]:
             jobs = jobs.filter(status=data["status"])
         if data["author"]:
             jobs = jobs.filter(created_by_id=int(data["author"]))

@@ -18,7 +18,7 @@ from generations.jimeng import catalog
 from generations.jimeng.addresses import AddressRefused
 from generations.jimeng.images import ImageRejected, fit_image
 from generations.jimeng.payload import GenerationInput, Problem, check_input
-from generations.labels import mode_label
+from generations.labels import CAMERA_DESCRIPTIONS, STRENGTH_LABELS, mode_label
 from generations.models import Generation, Status, Team, address_rules
 from generations.services import held_frames as holding
 from generations.services import variants as takes
@@ -105,24 +105,6 @@ IMAGE_MESSAGES = {
 
 
 PROBLEM_FIELDS = {"images": "first_image", "tail_image": "last_image", "duration": "duration"}
-
-
-CAMERA_DESCRIPTIONS = {
-    "hitchcock_dolly_in": _("Hitchcock zoom in: the subject stays, the background rushes away"),
-    "hitchcock_dolly_out": _("Hitchcock zoom out: the subject stays, the background closes in"),
-    "robo_arm": _("Robotic arm: a smooth, swooping mechanical move"),
-    "dynamic_orbit": _("Dynamic orbit: circle the subject with energy"),
-    "central_orbit": _("Central orbit: a steady circle around the centre"),
-    "crane_push": _("Crane push: rise and move in"),
-    "quick_pull_back": _("Quick pull back: pull away fast to reveal the scene"),
-    "counterclockwise_swivel": _("Counter-clockwise swivel"),
-    "clockwise_swivel": _("Clockwise swivel"),
-    "handheld": _("Handheld: natural, slightly shaky"),
-    "rapid_push_pull": _("Rapid push-pull: in and out quickly"),
-}
-
-
-STRENGTH_LABELS = {"weak": _("Weak"), "medium": _("Medium"), "strong": _("Strong")}
 
 
 PROVIDER_GROUPS = {

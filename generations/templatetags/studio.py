@@ -11,6 +11,7 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 
+from generations.labels import camera_label as camera_words
 from generations.models import Generation
 from generations.views.progress import progress as job_progress
 
@@ -21,6 +22,12 @@ register = template.Library()
 def progress(job: Generation) -> dict[str, Any]:
     """`{% with state=job|progress %}`: the running job's note and expected time."""
     return job_progress(job)
+
+
+@register.filter
+def camera(job: Generation) -> str:
+    """A camera job's movement and strength in words."""
+    return camera_words(job.template_id, job.camera_strength)
 
 
 @register.filter

@@ -22,7 +22,7 @@ from generations.models import Generation, Role, Status
 from generations.services import gallery_totals, housekeeping
 from generations.services import variants as takes
 from generations.views.accounts import safe_next
-from generations.views.fragments import fragment, wants_fragment
+from generations.views.fragments import fragment, messages_only, wants_fragment
 
 PAGE_SIZE = 24
 
@@ -115,8 +115,14 @@ def job_tags(request: HttpRequest, access: TeamAccess, generation_id: int) -> Ht
         housekeeping.set_tags(generation, request.POST.get("tags", ""))
     except Refused as refusal:
         messages.error(request, str(refusal))
+        if wants_fragment(request):
+            return messages_only(request)  # the field keeps what was typed
     else:
         messages.success(request, _("Tags saved."))
+        if wants_fragment(request):
+            tags = ", ".join(tag.name for tag in generation.tags.all())
+            context = {"access": access, "job": generation, "tags_text": tags}
+            return fragment(request, "studio/_tags.html", context)
     return redirect(
         safe_next(request, reverse("job-detail", args=[access.team.slug, generation.pk]))
     )

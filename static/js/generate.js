@@ -365,19 +365,49 @@
     prompt.addEventListener("input", updateCounter);
     // A recent prompt or a team template fills the prompt (and a template its mode). On the
     // form, not each list: saving a template brings the team's list back, new.
+    // A template saved for another mode says so, with both prices, before it changes
+    // the mode (and so the price): switch and use it, or take its prompt alone.
+    var switchBox = form.querySelector("[data-template-switch]");
+    var pending = null;
+    function usePrompt(text) {
+      prompt.value = text;
+      updateCounter();
+      refreshSubmit();
+    }
     form.addEventListener("change", function (event) {
       var source = event.target.closest("[data-prompt-source]");
       if (!source || !source.value) { return; }
       var option = source.selectedOptions[0];
-      var mode = option.dataset.mode;
-      if (mode && modeSelect.querySelector('option[value="' + mode + '"]')) {
-        modeSelect.value = mode;
-        applyMode();
-      }
-      prompt.value = source.value;
-      updateCounter();
+      var wanted = option.dataset.mode;
+      var text = source.value;
       source.value = "";
+      if (wanted && wanted !== modeSelect.value && modes[wanted] && switchBox) {
+        pending = { mode: wanted, prompt: text };
+        var now = mode();
+        switchBox.querySelector("[data-template-switch-text]").textContent = fill(switchBox.dataset.text, {
+          name: option.textContent, mode: modes[wanted].label, price: modes[wanted].price,
+          current: now ? now.label : "", current_price: now ? now.price : ""
+        });
+        switchBox.hidden = false;
+        return;
+      }
+      usePrompt(text);
     });
+    if (switchBox) {
+      switchBox.querySelector("[data-template-switch-yes]").addEventListener("click", function () {
+        if (!pending) { return; }
+        modeSelect.value = pending.mode;
+        applyMode();
+        usePrompt(pending.prompt);
+        pending = null;
+        switchBox.hidden = true;
+      });
+      switchBox.querySelector("[data-template-switch-no]").addEventListener("click", function () {
+        if (pending) { usePrompt(pending.prompt); }
+        pending = null;
+        switchBox.hidden = true;
+      });
+    }
     // After a submit in place: the quota left is less, and the new job is brought into view
     // (beside the form on a desktop, below it on a phone) without moving more than that.
     form.addEventListener("htmx:afterRequest", function (event) {

@@ -179,3 +179,36 @@ def test_frames_kept_from_a_submit_show_and_can_be_removed(signed_in: Page, tmp_
     expect(kept).to_have_count(0)
     assert page.input_value("input[name=reuse_images_from]") == ""
     _blocked_by(page, "needs 1 image(s): add the first frame.")
+
+
+def test_a_template_for_another_mode_asks_before_it_changes_the_price(
+    signed_in: Page, cast
+) -> None:
+    from generations.services import prompts
+
+    page = signed_in
+    prompts.save_template(
+        team=cast.team, user=cast.owner, name="Lanterns", prompt="lanterns over water",
+        mode="t2v_1080p",
+    )  # fmt: skip
+    page.reload()
+    expect(page.locator("#id_mode")).to_have_value("t2v_720p")
+    expect(page.locator("[data-cost]")).to_have_text("3.00 ¥")
+    page.select_option("#prompt-templates", label="Lanterns")
+    notice = page.locator("[data-template-switch]")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("Text to video · 1080P")
+    expect(notice).to_contain_text("now Text to video · 720P")
+    # Nothing changed yet: not the mode, not the price.
+    expect(page.locator("#id_mode")).to_have_value("t2v_720p")
+    expect(page.locator("[data-cost]")).to_have_text("3.00 ¥")
+    page.click("[data-testid=template-switch-no]")
+    expect(notice).to_be_hidden()
+    expect(page.locator("#id_prompt")).to_have_value("lanterns over water")
+    expect(page.locator("#id_mode")).to_have_value("t2v_720p")
+    page.fill("#id_prompt", "")
+    page.select_option("#prompt-templates", label="Lanterns")
+    page.click("[data-testid=template-switch-yes]")
+    expect(page.locator("#id_mode")).to_have_value("t2v_1080p")
+    expect(page.locator("#id_prompt")).to_have_value("lanterns over water")
+    expect(page.locator("[data-cost]")).not_to_have_text("3.00 ¥")

@@ -100,6 +100,9 @@ def _world(cast) -> list[Visit]:  # type: ignore[no-untyped-def]
         status=Status.FAILED, failure_code="50413", finished_at=timezone.now()
     )
     make_job(cast.team, user=cast.member)  # queued
+    # Two takes of one submit: side by side on a desktop, a row to swipe on a phone.
+    takes = [mark_ready(make_job(cast.team, user=cast.member)) for _ in range(2)]
+    Generation.objects.filter(pk__in=[take.pk for take in takes]).update(batch="phone-takes")
     notifications.job_finished(ready.pk, NotificationKind.JOB_READY)
     notifications.job_finished(failed.pk, NotificationKind.JOB_FAILED)
     link = create_share(

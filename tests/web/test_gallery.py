@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from generations.models import Generation, Status
 from generations.services import pipeline
 from tests.pipeline import make_job, mark_ready
 from tests.web.helpers import ready_job
@@ -84,3 +85,34 @@ def test_gallery_tiles_show_the_price_per_second(keyed) -> None:
     page = keyed.client("member").get(reverse("gallery", args=["team-a"])).content.decode()
     tile = page.split('data-testid="tile-cost"')[1].split("</span></span>")[0]
     assert f"{job.cost_cny} ¥" in tile and f"({job.price_cny_per_second} ¥/s" in tile
+
+
+def test_the_filters_name_modes_and_states_in_the_readers_language(keyed) -> None:
+    """No internal ids or steps: modes by their translated names, and states a person
+    tells apart ("Submitted" covers the steps of sending a job upstream)."""
+    page = keyed.client("member", HTTP_ACCEPT_LANGUAGE="zh-hans").get(
+        reverse("gallery", args=["team-a"])
+    )
+    html = page.content.decode()
+    mode_options = html.split('name="mode"')[1].split("</select>")[0]
+    assert ">文生视频 · 720P</option>" in mode_options and "Text to video" not in mode_options
+    status_options = html.split('name="status"')[1].split("</select>")[0]
+    assert 'value="checking"' not in status_options and 'value="submitting"' not in status_options
+    assert "核对提交中" not in status_options
+    sending = make_job(keyed.team)
+    Generation.objects.filter(pk=sending.pk).update(status=Status.CHECKING)
+    sent = make_job(keyed.team)
+    Generation.objects.filter(pk=sent.pk).update(status=Status.SUBMITTED)
+    make_job(keyed.team)  # still queued
+    listed = keyed.client("member").get(
+        reverse("gallery", args=["team-a"]), {"status": "submitted"}
+    )
+    tiles = re.findall(r'data-job-tile="(\d+)"', listed.content.decode())
+    assert sorted(map(int, tiles)) == sorted([sending.pk, sent.pk])
+
+
+def test_a_camera_job_names_its_movement_in_words(keyed) -> None:
+    job = mark_ready(make_job(keyed.team, "i2v_recamera_720p", camera_strength="strong"))
+    page = keyed.client("member").get(reverse("job-detail", args=["team-a", job.pk]))
+    camera = page.content.decode().split('data-testid="camera">')[1].split("</dd>")[0]
+    assert camera == "Robotic arm: a smooth, swooping mechanical move · Strong"

@@ -177,3 +177,15 @@ def test_an_ended_jobs_card_comes_back_whole_for_the_feed(keyed) -> None:
     ready = mark_ready(make_job(keyed.team))
     html = keyed.client("viewer").get(reverse("job-card", args=["team-a", ready.pk])).content
     assert f'data-testid="feed-play-{ready.pk}"'.encode() in html
+
+
+def test_tags_saved_in_place_come_back_as_the_team_reads_them(keyed) -> None:
+    job = mark_ready(make_job(keyed.team))
+    url = reverse("job-tags", args=["team-a", job.pk])
+    html = keyed.client("member").post(url, {"tags": "春节， client-a,春节"}, headers=HTMX)
+    text = html.content.decode()
+    assert text.lstrip().startswith("<form") and 'value="client-a, 春节"' in text
+    assert "Tags saved." in _oob_messages(text)
+    refused = keyed.client("member").post(url, {"tags": "x" * 600}, headers=HTMX)
+    assert refused["HX-Reswap"] == "none"
+    assert sorted(job.tags.values_list("name", flat=True)) == ["client-a", "春节"]
