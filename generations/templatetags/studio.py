@@ -38,6 +38,26 @@ def secs(value: Any) -> str:
     return str(_("%(n)s s") % {"n": value})
 
 
+def _page_token(request: Any) -> str:
+    """One CSRF token for every form of a page: Django masks a fresh one at each
+    `{% csrf_token %}` (0.28 ms each), and the gallery's and the feed's cards have up to
+    five forms each. Any masked token is valid for the session's secret."""
+    token = getattr(request, "_page_csrf_token", None)
+    if token is None:
+        token = get_token(request)
+        request._page_csrf_token = token
+    return str(token)
+
+
+@register.simple_tag(takes_context=True)
+def csrf_input(context: Any) -> str:
+    """`{% csrf_input %}`: the hidden CSRF field, with the page's one token."""
+    return format_html(
+        '<input type="hidden" name="csrfmiddlewaretoken" value="{}">',
+        _page_token(context["request"]),
+    )
+
+
 @register.simple_tag(takes_context=True)
 def favourite_form(context: Any, job: Generation, is_favourite: bool, look: str = "star") -> str:
     """A member's star for one job: posted in place with htmx, else posted and back.
@@ -62,7 +82,7 @@ def favourite_form(context: Any, job: Generation, is_favourite: bool, look: str 
         '{on}" data-testid="{testid}" aria-pressed="{pressed}" title="{word}">{label}</button>'
         "</form>",
         url=url,
-        token=get_token(request),
+        token=_page_token(request),
         back=request.get_full_path(),
         look="button" if look == "button" else "star",
         classes=classes,
