@@ -57,9 +57,11 @@ class GalleryFilterForm(forms.Form):
             del self.fields["favourites"]
         modes = [(name, mode_label(name)) for name in catalog.MODES]
         set_choices(self, "mode", [("", _("All modes")), *modes])
-        # The states a person tells apart: "Submitted" stands for the two steps of sending.
+        # Every state is accepted (the API filters by any it documents), but the page
+        # offers the ones a person tells apart: "Submitted" stands for the steps of sending.
+        set_choices(self, "status", [("", _("All")), *Status.choices])
         shown = [(s.value, s.label) for s in Status if s not in SENDING]
-        set_choices(self, "status", [("", _("All")), *shown])
+        self.fields["status"].widget.choices = [("", _("All")), *shown]
         members = (
             Membership.objects.filter(team=team).select_related("user").order_by("user__username")
         )

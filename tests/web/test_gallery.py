@@ -109,6 +109,13 @@ def test_the_filters_name_modes_and_states_in_the_readers_language(keyed) -> Non
     )
     tiles = re.findall(r'data-job-tile="(\d+)"', listed.content.decode())
     assert sorted(map(int, tiles)) == sorted([sending.pk, sent.pk])
+    # The API still filters by every state its document lists, the sending steps too.
+    from tests.api_client import Api, token_for
+
+    api = Api(token_for(keyed, "viewer"))
+    exact = api.get("/api/v1/generations?status=checking")
+    assert exact.status_code == 200, exact.content
+    assert [job["id"] for job in exact.json()["items"]] == [sending.pk]
 
 
 def test_a_camera_job_names_its_movement_in_words(keyed) -> None:
